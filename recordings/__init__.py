@@ -1,0 +1,1 @@
+"""Archives, transcripts and exports of meetings (filled by later issues)."""
