@@ -1,0 +1,341 @@
+"""The `halyq` command: serve, demo, and meeting administration from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+import uvloop
+
+from moderation import (
+    AkimLevel,
+    CreateMeeting,
+    EndMeeting,
+    Meeting,
+    ModerationError,
+    StartMeeting,
+)
+from moderation.projections import meeting_for_viewer
+from server import meetings
+from server.app import create_app
+from server.demo import ensure_demo
+from server.embedded import EmbeddedRedis, EmbeddedRedisError
+from server.settings import Settings, SettingsError
+from server.store import Store, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+UVICORN: dict[str, Any] = {
+    "http": "httptools",
+    "ws": "websockets-sansio",
+    "ws_max_size": 64 * 1024,
+    "ws_per_message_deflate": False,
+    "ws_ping_interval": 20.0,
+    "ws_ping_timeout": 20.0,
+    "access_log": False,
+    "log_config": None,
+    "proxy_headers": True,
+    "server_header": False,
+    "backlog": 4096,
+    "timeout_graceful_shutdown": 5,
+}
+
+
+def say(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env(
+            os.environ,
+            data_dir=args.data_dir,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            workers=getattr(args, "workers", None),
+        )
+        _configure_logging(settings.log_level)
+        result: int = args.run(args, settings)
+        return result
+    except (SettingsError, EmbeddedRedisError, StoreUnavailable) as error:
+        sys.stderr.write(f"halyq: {error}\n")
+        return 1
+    except ModerationError as error:
+        sys.stderr.write(f"halyq: {error.code}: {error.detail or error}\n")
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="halyq", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, help="data folder of the embedded Redis (./data)")
+    commands = parser.add_subparsers(title="commands")
+
+    for name, run, text in (
+        ("serve", _serve, "run the server"),
+        ("demo", _demo, "run the server with a live demo meeting"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--host", help="address to listen on (127.0.0.1)")
+        sub.add_argument("--port", type=int, help="port to listen on (8000; 0 picks a free one)")
+        sub.add_argument("--workers", type=int, help="server processes sharing one Redis (1)")
+        sub.add_argument("--ready-file", type=Path, help="write the URL as JSON here once serving")
+        sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
+        sub.set_defaults(run=run)
+
+    meeting = commands.add_parser("meeting", help="create, list, start and end meetings")
+    actions = meeting.add_subparsers(title="actions", required=True)
+    create = actions.add_parser("create", help="announce a meeting")
+    create.add_argument("--id", default="", help="an id of your own (a-z, 0-9, -)")
+    create.add_argument("--title", required=True)
+    create.add_argument("--title-kk", default="")
+    create.add_argument("--title-ru", default="")
+    create.add_argument("--title-en", default="")
+    create.add_argument("--akim", required=True, help="the akim's name")
+    create.add_argument("--level", required=True, choices=[level.value for level in AkimLevel])
+    create.add_argument("--territory", required=True, help="the city, district or village")
+    create.add_argument("--planned-minutes", type=int, required=True)
+    create.add_argument("--stream-url", default="")
+    create.add_argument("--starts-at", default="", help="ISO 8601 with offset, e.g. +05:00")
+    create.add_argument("--slow-mode", type=float, default=None, help="seconds between comments")
+    create.add_argument("--slow-mode-burst", type=int, default=None)
+    create.set_defaults(run=_create)
+    for name, run in (("list", _list), ("show", _show), ("start", _start), ("end", _end)):
+        sub = actions.add_parser(name, help=f"{name} meeting(s)")
+        if name != "list":
+            sub.add_argument("meeting_id")
+        sub.set_defaults(run=run)
+    for sub in actions.choices.values():
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # uvicorn names the client's address in its WebSocket lines: personal data stays out of logs.
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: '"WebSocket %s"' not in str(record.msg)
+    )
+
+
+# Meetings from the shell: they work whether or not a server runs on the same data folder.
+
+
+@contextmanager
+def _redis_url(settings: Settings) -> Iterator[str]:
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    with EmbeddedRedis(settings.data_dir) as embedded:
+        yield embedded.url
+
+
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    async def run(url: str) -> T:
+        store = Store(url, settings.redis_prefix)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    with _redis_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+def _print_meeting(meeting: Meeting, as_json: bool) -> None:
+    if as_json:
+        say(
+            json.dumps(
+                meeting_for_viewer(meeting) | {"stream_url": meeting.stream_url}, ensure_ascii=False
+            )
+        )
+    else:
+        say(f"{meeting.id}  {meeting.status.value:9}  {meeting.title}")
+
+
+def _create(args: argparse.Namespace, settings: Settings) -> int:
+    titles = {lang: text for lang in ("kk", "ru", "en") if (text := getattr(args, f"title_{lang}"))}
+    command = CreateMeeting(
+        title=args.title,
+        akim=args.akim,
+        level=AkimLevel(args.level),
+        territory=args.territory,
+        planned_minutes=args.planned_minutes,
+        stream_url=args.stream_url,
+        titles=titles,
+        starts_at=args.starts_at,
+        slow_mode_seconds=settings.slow_mode_seconds if args.slow_mode is None else args.slow_mode,
+        slow_mode_burst=settings.slow_mode_burst
+        if args.slow_mode_burst is None
+        else args.slow_mode_burst,
+    )
+    meeting = _with_store(
+        settings, lambda store: meetings.create(store, command, meeting_id=args.id)
+    )
+    _print_meeting(meeting, args.json)
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    found = _with_store(settings, lambda store: store.meetings())
+    if args.json:
+        say(json.dumps([meeting_for_viewer(m) for m in found], ensure_ascii=False))
+    for meeting in [] if args.json else found:
+        _print_meeting(meeting, False)
+    return 0
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    found = _with_store(settings, lambda store: store.meeting(args.meeting_id))
+    if found is None:
+        sys.stderr.write(f"halyq: no meeting {args.meeting_id!r}\n")
+        return 1
+    _print_meeting(found, args.json)
+    return 0
+
+
+def _start(args: argparse.Namespace, settings: Settings) -> int:
+    meeting = _with_store(
+        settings, lambda store: meetings.change(store, args.meeting_id, StartMeeting())
+    )
+    _print_meeting(meeting, args.json)
+    return 0
+
+
+def _end(args: argparse.Namespace, settings: Settings) -> int:
+    meeting = _with_store(
+        settings, lambda store: meetings.change(store, args.meeting_id, EndMeeting())
+    )
+    _print_meeting(meeting, args.json)
+    return 0
+
+
+# Serving
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    with _redis_url(settings) as url:
+        _run_server(settings.replace(redis_url=url), args.ready_file, announce=None)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.admin_token:
+        settings = settings.replace(admin_token=_new_token())
+    with _redis_url(settings) as url:
+        settings = settings.replace(redis_url=url)
+        meeting = _with_store(settings, ensure_demo)
+
+        def announce(base: str) -> None:
+            say("Halyq demo is running (Ctrl+C stops it).")
+            say(f"  Viewer page, Kazakh:   {base}/m/{meeting.id}?lang=kk")
+            say(f"  Viewer page, Russian:  {base}/m/{meeting.id}?lang=ru")
+            say(f"  All meetings:          {base}/")
+            say(f"  Readiness and metrics: {base}/readyz  {base}/metrics")
+            say(f"  Admin API token:       {settings.admin_token}")
+            say(f"  Data folder:           {settings.data_dir.resolve()}")
+
+        _run_server(settings, args.ready_file, announce=announce)
+    return 0
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _run_server(
+    settings: Settings, ready_file: Path | None, announce: Callable[[str], None] | None
+) -> None:
+    if settings.workers > 1:
+        _run_workers(settings, ready_file, announce)
+        return
+    config = uvicorn.Config(create_app(settings), loop="uvloop", **UVICORN)
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((settings.host, settings.port))
+    listener.listen(UVICORN["backlog"])
+    host, port = listener.getsockname()[:2]
+    base = f"http://{host if family == socket.AF_INET else f'[{host}]'}:{port}"
+
+    server = _Server(config, lambda: _ready(base, settings, ready_file, announce))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(server.serve(sockets=[listener]))
+    if not server.started:
+        raise SystemExit(1)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling us once it listens and the app has started."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.on_ready()
+
+
+def _run_workers(
+    settings: Settings, ready_file: Path | None, announce: Callable[[str], None] | None
+) -> None:
+    # Workers build their own app from the environment: hand the settings over that way.
+    os.environ.update(_as_environment(settings))
+    base = f"http://{settings.host}:{settings.port}"
+    _ready(base, settings, ready_file, announce)
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        **UVICORN,
+    )
+
+
+def _as_environment(settings: Settings) -> dict[str, str]:
+    environment = {}
+    for item in fields(settings):
+        value: Any = getattr(settings, item.name)
+        name = "REDIS_URL" if item.name == "redis_url" else f"HALYQ_{item.name.upper()}"
+        environment[name] = ",".join(value) if isinstance(value, tuple) else str(value)
+    return environment
+
+
+def _ready(
+    base: str, settings: Settings, ready_file: Path | None, announce: Callable[[str], None] | None
+) -> None:
+    if announce is not None:
+        announce(base)
+    else:
+        say(f"Halyq is serving at {base}/ (Ctrl+C stops it)")
+    if ready_file is not None:
+        ready_file.write_text(
+            json.dumps({"url": base, "pid": os.getpid(), "redis": settings.redis_url})
+        )

@@ -1,0 +1,52 @@
+"""The demo meeting `make demo` serves: an Almaty district, in Kazakh and Russian, already live."""
+
+from __future__ import annotations
+
+from moderation import (
+    AkimLevel,
+    CreateMeeting,
+    Meeting,
+    MeetingStatus,
+    PostComment,
+    StartMeeting,
+    post_comment,
+)
+from server import meetings
+from server.store import Store
+
+DEMO_ID = "almaly-demo"
+
+SEED = (
+    ("Айгерім", "Сәлеметсіз бе! Абай даңғылындағы жол жөндеуі қашан аяқталады?"),
+    ("Сергей", "Добрый вечер. Когда во дворах по улице Толе би починят освещение?"),
+    ("Нұрлан", "Біздің ауланы абаттандыру жоспарда бар ма? Балалар алаңы жоқ."),
+    ("Марина", "Почему автобус №32 на Жибек Жолы ходит раз в 40 минут?"),
+    ("Ерлан", "Позвоните мне 8 701 234 56 78, расскажу про свалку у арыка"),
+    ("Данияр", "Ыстық су үш күннен бері жоқ. Қашан береді?"),
+)
+
+
+async def ensure_demo(store: Store) -> Meeting:
+    """The live demo meeting, created and seeded with a few comments the first time."""
+    meeting = await store.meeting(DEMO_ID)
+    if meeting is None:
+        command = CreateMeeting(
+            title="Алмалы ауданы әкімінің халықпен кездесуі",
+            titles={
+                "kk": "Алмалы ауданы әкімінің халықпен кездесуі",
+                "ru": "Встреча акима Алмалинского района с населением",
+                "en": "The Almaly district akim meets residents",
+            },
+            akim="Ерлан Сапаров",
+            level=AkimLevel.LOCAL,
+            territory="Алматы, Алмалы ауданы",
+            planned_minutes=120,
+        )
+        meeting = await meetings.create(store, command, meeting_id=DEMO_ID)
+    if meeting.status is MeetingStatus.SCHEDULED:
+        meeting = await meetings.change(store, DEMO_ID, StartMeeting())
+        for number, (name, text) in enumerate(SEED, start=1):
+            comment = PostComment(client_msg_id=f"demo-seed-{number}", name=name, text=text)
+            event = post_comment(meeting, comment, viewer=f"demo{number}", now=meetings.now_ms())
+            await store.post_comment(DEMO_ID, event)
+    return meeting

@@ -1,0 +1,281 @@
+"""Fan-out: one reader per meeting per process, each batch encoded once per audience.
+
+A feed tails its meeting's stream (XREAD BLOCK) and hands the same frame to every connection.
+Each connection has a bounded outbox; one that falls behind is dropped and told to resume,
+never slowing the others. A lone event goes out at once; while fan-out is busy, what piles up
+goes as one frame, at most `max_delay` late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from moderation import Meeting, MeetingEnded, MeetingStarted, apply
+from moderation.projections import PublicEvent, for_viewer
+from server.metrics import Metrics
+from server.store import Entry, Store, StoreUnavailable
+from server.wire import events_frame, id_key
+
+logger = logging.getLogger(__name__)
+
+READ_COUNT = 200  # events per frame at most, so one frame stays far below an outbox
+BLOCK_MS = 2000
+IDLE_GRACE = 10.0  # seconds a feed with no connections keeps reading before it stops
+COST_FACTOR = 2.0  # wait twice the last fan-out's cost before the next one: at most ~1/2 CPU
+
+
+class Batch:
+    """Events read together, encoded once for an audience and shared by its connections."""
+
+    __slots__ = ("events", "first", "last", "last_id", "text")
+
+    def __init__(self, events: list[PublicEvent], last_id: str) -> None:
+        self.events = events
+        self.last_id = last_id
+        self.first = id_key(str(events[0]["id"]))
+        self.last = id_key(last_id)
+        self.text = events_frame(events, last_id)
+
+    def after(self, since: tuple[int, int]) -> Batch | None:
+        """This batch without the events a connection already has (a rare, per-connection copy)."""
+        kept = [e for e in self.events if id_key(str(e["id"])) > since]
+        return Batch(kept, self.last_id) if kept else None
+
+
+class Connection:
+    """One socket as the hub sees it: a bounded outbox and a writer that runs only with work.
+
+    Idle connections hold no task; `push` starts a writer when a batch arrives and it ends when
+    the outbox is empty, so memory per idle viewer stays small.
+    """
+
+    __slots__ = (
+        "_held",
+        "_send",
+        "_since",
+        "_writer",
+        "frames",
+        "lagging",
+        "limit",
+        "on_lag",
+        "size",
+    )
+
+    def __init__(
+        self, send: Callable[[str], Awaitable[None]], limit: int, on_lag: Callable[[], None]
+    ) -> None:
+        self._send = send
+        self.limit = limit
+        self.on_lag = on_lag
+        self.frames: deque[Batch] = deque()
+        self.size = 0
+        self.lagging = False
+        self._writer: asyncio.Task[None] | None = None
+        self._held = True  # batches wait until the catch-up history has been sent
+        self._since: tuple[int, int] | None = None
+
+    def push(self, batch: Batch) -> bool:
+        """Queue a batch; False when the outbox is over its limit (the caller drops us)."""
+        if self.lagging:
+            return False
+        if self._since is not None:
+            if batch.last <= self._since:
+                return True
+            if batch.first <= self._since:
+                batch = batch.after(self._since) or batch
+            self._since = None
+        if self.frames and self.size + len(batch.text) > self.limit:
+            self.lagging = True
+            self.frames.clear()
+            self.size = 0
+            return False
+        self.frames.append(batch)
+        self.size += len(batch.text)
+        if self._writer is None and not self._held:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+        return True
+
+    def release(self, since: str) -> None:
+        """The client has everything up to `since`: deliver what comes after, from now on."""
+        waiting, self.frames, self.size = self.frames, deque(), 0
+        self._since = id_key(since)
+        self._held = False
+        for batch in waiting:
+            if not self.push(batch):
+                self.on_lag()
+                return
+
+    async def _drain(self) -> None:
+        try:
+            while self.frames and not self.lagging:
+                batch = self.frames[0]
+                await self._send(batch.text)
+                if self.frames and self.frames[0] is batch:
+                    self.frames.popleft()
+                    self.size -= len(batch.text)
+        except Exception:  # the socket closed under us; its handler cleans up
+            self.frames.clear()
+            self.size = 0
+        finally:
+            self._writer = None
+
+
+class Feed:
+    """One meeting's reader in this process and the connections it serves."""
+
+    def __init__(self, hub: Hub, meeting_id: str) -> None:
+        self.hub = hub
+        self.meeting_id = meeting_id
+        self.meeting: Meeting | None = None
+        self.position = "0-0"
+        self.viewers: set[Connection] = set()
+        self.ready = asyncio.Event()
+        self.failure: BaseException | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._empty_since = time.monotonic()
+        self._next_at = 0.0
+
+    async def start(self) -> None:
+        """Find the stream's end, then the meeting (so no change between them is missed)."""
+        try:
+            self.position = await self.hub.store.last_id(self.meeting_id)
+            self.meeting = await self.hub.store.meeting(self.meeting_id)
+        except BaseException as error:
+            self.failure = error
+            raise
+        finally:
+            self.ready.set()
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while not self._idle_for_long():
+            try:
+                entries = await self._next_batch()
+                backoff = 0.1
+            except StoreUnavailable as error:
+                self.hub.note_problem(f"feed {self.meeting_id}: {error}")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            except Exception:
+                logger.exception("feed %s failed; restarting its reader", self.meeting_id)
+                self.hub.note_problem(f"feed {self.meeting_id} crashed")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if entries:
+                self.hub.clear_problem(f"feed {self.meeting_id}")
+                await self._dispatch(entries)
+        self.hub.forget(self)
+
+    def _idle_for_long(self) -> bool:
+        if self.viewers:
+            self._empty_since = time.monotonic()
+            return False
+        return time.monotonic() - self._empty_since > IDLE_GRACE
+
+    async def _next_batch(self) -> list[Entry]:
+        store = self.hub.store
+        entries = await store.read(
+            self.meeting_id, self.position, count=READ_COUNT, block_ms=BLOCK_MS
+        )
+        wait = self._next_at - asyncio.get_running_loop().time()
+        if entries and wait > 0:
+            # Busy: let events pile up into one frame instead of one frame each.
+            await asyncio.sleep(wait)
+            more = await store.read(self.meeting_id, entries[-1][0], count=READ_COUNT, block_ms=0)
+            entries.extend(more)
+        return entries
+
+    async def _dispatch(self, entries: list[Entry]) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        public = []
+        for event_id, event in entries:
+            if isinstance(event, MeetingStarted | MeetingEnded):
+                self.meeting = apply(self.meeting, event, meeting_id=self.meeting_id)
+            shown = for_viewer(event_id, event)
+            if shown is not None:
+                public.append(shown)
+        self.position = entries[-1][0]
+        if public and self.viewers:
+            batch = Batch(public, self.position)
+            dropped = [conn for conn in self.viewers if not conn.push(batch)]
+            for conn in dropped:
+                self.viewers.discard(conn)
+                self.hub.metrics.slow_clients_dropped.inc()
+                conn.on_lag()
+            metrics = self.hub.metrics
+            metrics.frames_out.inc(len(self.viewers))
+            metrics.events_out.inc(len(public) * len(self.viewers))
+        self.hub.metrics.fanout_latency.observe(max(0.0, time.time() - entries[0][1].at / 1000))
+        await asyncio.sleep(0)  # the writers started above run their first send here
+        cost = loop.time() - began
+        self._next_at = loop.time() + min(self.hub.max_delay, cost * COST_FACTOR)
+
+
+class Hub:
+    """All feeds of this process."""
+
+    def __init__(self, store: Store, metrics: Metrics, *, max_delay: float = 0.1) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.max_delay = max_delay
+        self.feeds: dict[str, Feed] = {}
+        self.problems: dict[str, str] = {}
+
+    async def join(self, meeting_id: str, conn: Connection) -> Feed:
+        """Attach `conn` to the meeting's feed, starting it if needed.
+
+        On return `feed.position` is the last id the connection will *not* get live: the caller
+        sends the history up to it, then releases the connection.
+        """
+        feed = self.feeds.get(meeting_id)
+        if feed is None:
+            feed = self.feeds[meeting_id] = Feed(self, meeting_id)
+            try:
+                await feed.start()
+            except BaseException:
+                self.feeds.pop(meeting_id, None)
+                raise
+        else:
+            await feed.ready.wait()
+            if feed.failure is not None:
+                raise StoreUnavailable(str(feed.failure))
+        feed.viewers.add(conn)
+        return feed
+
+    def leave(self, feed: Feed, conn: Connection) -> None:
+        feed.viewers.discard(conn)
+
+    def forget(self, feed: Feed) -> None:
+        if self.feeds.get(feed.meeting_id) is feed:
+            del self.feeds[feed.meeting_id]
+
+    def note_problem(self, problem: str) -> None:
+        key = problem.split(":", 1)[0]
+        if key not in self.problems:
+            logger.error("%s", problem)
+        self.problems[key] = problem
+
+    def clear_problem(self, key: str) -> None:
+        self.problems.pop(key, None)
+
+    @property
+    def connections(self) -> int:
+        return sum(len(feed.viewers) for feed in self.feeds.values())
+
+    async def close(self) -> None:
+        tasks = [feed.task for feed in self.feeds.values() if feed.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.feeds.clear()

@@ -1,0 +1,50 @@
+"""Prometheus metrics of one app, in a registry of its own (tests run several apps at once)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """The server's counters; names start with `halyq_` (see README, Operations)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.connections = Gauge(
+            "halyq_ws_connections", "Open WebSocket connections", ["audience"], registry=r
+        )
+        self.comments = Counter(
+            "halyq_comments_total", "Comments received, by outcome", ["outcome"], registry=r
+        )
+        self.events_out = Counter(
+            "halyq_events_out_total", "Events handed to connections", registry=r
+        )
+        self.frames_out = Counter(
+            "halyq_frames_out_total", "Event frames handed to connections", registry=r
+        )
+        self.ack_latency = Histogram(
+            "halyq_ack_latency_seconds",
+            "From a comment frame's arrival to its ack, after the durable append",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.fanout_latency = Histogram(
+            "halyq_fanout_latency_seconds",
+            "From an event's decision to its hand-off to connections",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.slow_clients_dropped = Counter(
+            "halyq_slow_clients_dropped_total",
+            "Connections closed because their outbox overflowed",
+            registry=r,
+        )
+        self.bad_frames = Counter(
+            "halyq_bad_frames_total", "Inbound frames refused, by error", ["error"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,86 @@
+"""Settings: read once from the environment at start-up, frozen, secrets masked."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("kk", "ru", "en")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot run with; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the server can be told; each field has an environment variable (see README)."""
+
+    redis_url: str = ""
+    data_dir: Path = Path("data")
+    redis_prefix: str = "halyq:"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    admin_token: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
+    default_lang: str = "kk"
+    history_limit: int = 100
+    resume_limit: int = 1000
+    outbox_bytes: int = 1 << 20
+    fanout_max_delay: float = 0.1
+    slow_mode_seconds: float = 5.0
+    slow_mode_burst: int = 2
+    accept_nondurable: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.default_lang not in LANGUAGES:
+            raise SettingsError(f"HALYQ_DEFAULT_LANG must be one of {', '.join(LANGUAGES)}")
+        for name, low in (("history_limit", 1), ("resume_limit", 1), ("outbox_bytes", 4096)):
+            if getattr(self, name) < low:
+                raise SettingsError(f"HALYQ_{name.upper()} must be at least {low}")
+        if not 0 <= self.fanout_max_delay <= 1:
+            raise SettingsError("HALYQ_FANOUT_MAX_DELAY must be between 0 and 1 second")
+        if not 0 < self.port < 65536 and self.port != 0:
+            raise SettingsError("HALYQ_PORT must be a TCP port")
+        if self.workers < 1:
+            raise SettingsError("HALYQ_WORKERS must be at least 1")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Settings from `environ` (REDIS_URL and HALYQ_* variables), then `overrides`."""
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(cls):
+            variable = "REDIS_URL" if item.name == "redis_url" else f"HALYQ_{item.name.upper()}"
+            raw = environ.get(variable)
+            if raw is not None and raw != "":
+                values[item.name] = _parse(variable, raw, item.default)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(variable: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise SettingsError(f"{variable}={raw!r} is not a valid {type(default).__name__}") from None
+    return raw

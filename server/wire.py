@@ -1,0 +1,161 @@
+"""The one codec: domain records to and from JSON, and the WebSocket protocol's frames.
+
+Inbound frames are parsed here into commands, or refused with a `WireError`, before the domain
+runs. Outbound frames are built here so that every frame has one shape (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import re
+from typing import Any, get_type_hints
+
+from moderation import KINDS, Event, PostComment, RejectReason
+from moderation.projections import PublicEvent
+
+CLIENT_MSG_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+STREAM_ID = re.compile(r"(0|[0-9]{1,20}-[0-9]{1,20})")
+MAX_FRAME_BYTES = 64 * 1024
+
+
+class WireError(ValueError):
+    """An inbound frame that is not a valid message; `code` goes back to the client."""
+
+    def __init__(self, code: str, detail: str, client_msg_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.client_msg_id = client_msg_id
+
+
+def dumps(value: object) -> str:
+    """Compact JSON with text kept readable (Kazakh and Russian stay as they are)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# Events in the stream
+
+
+def encode_event(event: Event) -> tuple[str, str]:
+    """The event's kind and its fields as JSON, as stored in the stream."""
+    data = {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    return event.kind, dumps(data)
+
+
+def decode_event(kind: str, data: str) -> Event:
+    """The event stored as (`kind`, `data`); raises ValueError on anything else."""
+    cls = KINDS.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    raw = json.loads(data)
+    values = {name: _typed(hint, raw[name]) for name, hint in _hints(cls).items() if name in raw}
+    return cls(**values)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The event's field types, resolved once per class."""
+    if cls not in _HINTS:
+        names = {f.name for f in dataclasses.fields(cls)}
+        _HINTS[cls] = {name: hint for name, hint in get_type_hints(cls).items() if name in names}
+    return _HINTS[cls]
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if hint is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+# Client to server
+
+
+def parse_client_message(text: str) -> PostComment:
+    """The comment a client sent, or a `WireError` saying what is wrong with the frame."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
+        raise WireError("too_large", f"a frame is at most {MAX_FRAME_BYTES} bytes")
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        raise WireError("invalid_json", "the frame is not JSON") from None
+    if not isinstance(message, dict):
+        raise WireError("invalid_json", "the frame must be a JSON object")
+    kind = message.get("type")
+    if kind != "comment":
+        raise WireError("unknown_type", f"unknown message type {str(kind)[:40]!r}")
+    client_msg_id = message.get("client_msg_id")
+    if not isinstance(client_msg_id, str) or not CLIENT_MSG_ID.fullmatch(client_msg_id):
+        raise WireError("invalid", "client_msg_id must be 1-64 of A-Z a-z 0-9 _ -")
+    name, body = message.get("name", ""), message.get("text")
+    if not isinstance(name, str) or not isinstance(body, str):
+        raise WireError(RejectReason.INVALID, "name and text must be strings", client_msg_id)
+    return PostComment(client_msg_id=client_msg_id, name=name, text=body)
+
+
+# Server to client
+
+
+def events_frame(events: list[PublicEvent], last: str) -> str:
+    """A batch of events; `last` is the stream id to resume after."""
+    return dumps({"type": "events", "events": events, "last": last})
+
+
+def ack_frame(client_msg_id: str, event_id: str, held: str = "") -> str:
+    """The comment is durably in the record; `held` names the filter's reason, if any."""
+    frame: dict[str, str] = {"type": "ack", "client_msg_id": client_msg_id, "id": event_id}
+    if held:
+        frame["status"], frame["reason"] = "held", held
+    else:
+        frame["status"] = "posted"
+    return dumps(frame)
+
+
+def rejected_frame(
+    client_msg_id: str, reason: RejectReason, detail: str = "", retry_after: int | None = None
+) -> str:
+    """The comment is not in the record, and why; `retry_after` in seconds when rate limited."""
+    frame: dict[str, object] = {
+        "type": "rejected",
+        "client_msg_id": client_msg_id,
+        "reason": reason.value,
+    }
+    if detail:
+        frame["detail"] = detail
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
+    return dumps(frame)
+
+
+def error_frame(code: str, detail: str) -> str:
+    """A frame that could not be understood; the connection stays open."""
+    return dumps({"type": "error", "error": code, "detail": detail})
+
+
+def hello_frame(meeting: dict[str, object], held: dict[str, int], as_of: str) -> str:
+    """The first frame: the meeting as the viewer sees it and the held counts as of `as_of`."""
+    return dumps({"type": "hello", "meeting": meeting, "held": held, "as_of": as_of})
+
+
+RELOAD_FRAME = dumps({"type": "reload"})
+
+
+def is_stream_id(value: str) -> bool:
+    return STREAM_ID.fullmatch(value) is not None
+
+
+def id_key(stream_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair ("0" is the start)."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
