@@ -1,0 +1,76 @@
+"""Fixtures: one real embedded Redis for the session, a fresh key prefix and app per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from moderation import AkimLevel, CreateMeeting, Meeting, StartMeeting
+from server import meetings
+from server.embedded import EmbeddedRedis
+from server.settings import Settings
+from server.store import Store
+from tests.helpers import LiveServer, live_server, unique_prefix
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same embedded redis-server the product uses (or TEST_REDIS_URL); never skipped."""
+    given = os.environ.get("TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as redis:
+        yield redis.url
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        redis_prefix=unique_prefix(),
+        data_dir=tmp_path / "data",
+        admin_token="test-admin-token",
+    )
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    store = Store(settings.redis_url, settings.redis_prefix)
+    await store.check_durability()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[LiveServer]:
+    async with live_server(settings) as live:
+        yield live
+
+
+def meeting_command(**changes: object) -> CreateMeeting:
+    values: dict[str, object] = {
+        "title": "Встреча акима Алмалинского района с населением",
+        "akim": "Ерлан Сапаров",
+        "level": AkimLevel.LOCAL,
+        "territory": "Алматы, Алмалы ауданы",
+        "planned_minutes": 120,
+        "slow_mode_seconds": 0.0,
+    }
+    values.update(changes)
+    return CreateMeeting(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def live_meeting(store: Store) -> Meeting:
+    """A live meeting with slow mode off (tests that need slow mode make their own)."""
+    meeting = await meetings.create(store, meeting_command())
+    return await meetings.change(store, meeting.id, StartMeeting())

@@ -1,0 +1,212 @@
+"""Test helpers: waiting on conditions, live servers (in-process and as processes), clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from websockets.asyncio.client import ClientConnection, connect
+
+from server.app import create_app
+from server.cli import UVICORN
+from server.services import Services
+from server.settings import Settings
+
+TIMEOUT = 10.0 * float(os.environ.get("HALYQ_TEST_TIMEOUT_FACTOR", "1"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def wait_for(
+    condition: Callable[[], bool | Awaitable[bool]], timeout: float = TIMEOUT, what: str = ""
+) -> None:
+    """Wait until `condition()` is true, checking every few milliseconds; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what or condition}")
+        await asyncio.sleep(0.01)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "") -> None:
+    """`wait_for` for code outside an event loop."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what or condition}")
+        time.sleep(0.01)
+
+
+def unique_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:12]}:"
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn server in this event loop, on a port of its own."""
+
+    app: Starlette
+    url: str
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+    def ws(self, path: str) -> str:
+        return "ws" + self.url.removeprefix("http") + path
+
+    def socket(self, meeting_id: str, after: str | None = None, **options: Any) -> Any:
+        query = "" if after is None else f"?after={after}"
+        return connect(
+            self.ws(f"/ws/meetings/{meeting_id}{query}"),
+            compression=None,
+            max_size=None,
+            open_timeout=TIMEOUT,
+            **options,
+        )
+
+
+@contextlib.asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """Serve `create_app(settings)` with the production uvicorn options on 127.0.0.1:0."""
+    app = create_app(settings)
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", **UVICORN)
+    server = uvicorn.Server(config)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    port = listener.getsockname()[1]
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[listener]))
+    try:
+        await wait_for(lambda: server.started or task.done(), what="server start")
+        if task.done():
+            task.result()
+        yield LiveServer(app, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, TIMEOUT)
+        listener.close()
+
+
+async def recv_json(ws: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]:
+    message = await asyncio.wait_for(ws.recv(), timeout)
+    assert isinstance(message, str), message
+    parsed: dict[str, Any] = json.loads(message)
+    return parsed
+
+
+async def recv_until(
+    ws: ClientConnection, accept: Callable[[dict[str, Any]], bool], timeout: float = TIMEOUT
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Frames up to the first one `accept` takes; returns it and the ones before it."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = await recv_json(ws, max(0.01, deadline - time.monotonic()))
+        if accept(frame):
+            return frame, seen
+        seen.append(frame)
+
+
+async def catch_up(ws: ClientConnection) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The hello frame and the catch-up events after it; the last item is `{"last": id}`.
+
+    `hello["reload"]` is True when the server said to reload first.
+    """
+    hello = await recv_json(ws)
+    assert hello["type"] == "hello", hello
+    frame = await recv_json(ws)
+    if frame["type"] == "reload":
+        hello["reload"] = True
+        frame = await recv_json(ws)
+    assert frame["type"] == "events", frame
+    return hello, [*frame["events"], {"last": frame["last"]}]
+
+
+def comment(client_msg_id: str, text: str, name: str = "Test") -> str:
+    return json.dumps(
+        {"type": "comment", "client_msg_id": client_msg_id, "name": name, "text": text}
+    )
+
+
+# Server processes, for crash and multi-process tests
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def ws(self, path: str) -> str:
+        return "ws" + self.url.removeprefix("http") + path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """The environment of a server process: this one's, minus Halyq settings, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HALYQ_") and k != "REDIS_URL"}
+    env.update(settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_server(workdir: Path, *args: str, env: dict[str, str]) -> ServerProcess:
+    """`halyq serve` (or `args`) as a process; returns once it serves."""
+    ready = workdir / f"ready-{uuid.uuid4().hex[:8]}.json"
+    log = workdir / f"server-{uuid.uuid4().hex[:8]}.log"
+    command = [sys.executable, "-m", "server", *(args or ("serve",)), "--port", "0",
+               "--ready-file", str(ready)]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = ServerProcess(process, "", log)
+
+    def is_ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {log.read_text()[-3000:]}")
+        return ready.exists() and ready.stat().st_size > 0
+
+    try:
+        wait_until(is_ready, TIMEOUT * 3, "the server process to serve")
+    except BaseException:
+        server.stop()
+        raise
+    server.url = json.loads(ready.read_text())["url"]
+    return server
+
+
+@contextlib.contextmanager
+def running_server(workdir: Path, *args: str, env: dict[str, str]) -> Iterator[ServerProcess]:
+    server = start_server(workdir, *args, env=env)
+    try:
+        yield server
+    finally:
+        server.stop()
