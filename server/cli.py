@@ -135,10 +135,14 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # uvicorn names the client's address in its WebSocket lines: personal data stays out of logs.
-    logging.getLogger("uvicorn.error").addFilter(
-        lambda record: '"WebSocket %s"' not in str(record.msg)
-    )
+    # Personal data stays out of logs: uvicorn names the client's address in its WebSocket
+    # lines, and the websockets library logs frames and headers (cookies too) at debug level.
+    logging.getLogger("uvicorn.error").addFilter(_without_personal_data)
+
+
+def _without_personal_data(record: logging.LogRecord) -> bool:
+    from_websockets = f"{os.sep}websockets{os.sep}" in record.pathname
+    return not from_websockets and '"WebSocket %s"' not in str(record.msg)
 
 
 # Meetings from the shell: they work whether or not a server runs on the same data folder.

@@ -45,5 +45,4 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """`GET /metrics`: Prometheus text format."""
     services: Services = request.app.state.services
-    services.metrics.connections.labels("viewer").set(services.hub.connections)
     return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")

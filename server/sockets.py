@@ -109,6 +109,7 @@ class ViewerSession:
         gauge = services.metrics.connections.labels("viewer")
         gauge.inc()
         feed: Feed | None = None
+        logger.debug("viewer %x joins meeting %s (after=%s)", id(self), self.meeting_id, after)
         try:
             feed = await services.hub.join(self.meeting_id, self.conn)
             since = await self._catch_up(feed, after)
@@ -128,6 +129,7 @@ class ViewerSession:
             gauge.dec()
             if feed is not None:
                 services.hub.leave(feed, self.conn)
+            logger.debug("viewer %x leaves meeting %s", id(self), self.meeting_id)
 
     # Catch-up: hello, then what the client missed (or the recent history), then live.
 
@@ -278,6 +280,7 @@ class ViewerSession:
 
     def _lagged(self) -> None:
         if self._closer is None:
+            logger.info("viewer %x fell behind on meeting %s: closing", id(self), self.meeting_id)
             self._closer = asyncio.get_running_loop().create_task(
                 self._close(CLOSE_LAGGING, "lagging: reconnect with after")
             )

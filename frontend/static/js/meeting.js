@@ -95,14 +95,16 @@ function commentElement(name, text, at) {
   body.className = "text";
   body.textContent = text;
   item.append(who, body);
-  if (at) {
-    const time = document.createElement("time");
-    const moment = new Date(at);
-    time.dateTime = moment.toISOString();
-    time.textContent = moment.toLocaleTimeString(config.lang, { hour: "2-digit", minute: "2-digit" });
-    item.append(time);
-  }
+  if (at) addTime(item, at);
   return item;
+}
+
+function addTime(item, at) {
+  const time = document.createElement("time");
+  const moment = new Date(at);
+  time.dateTime = moment.toISOString();
+  time.textContent = moment.toLocaleTimeString(config.lang, { hour: "2-digit", minute: "2-digit" });
+  item.querySelector(".text").after(time);
 }
 
 function setNote(item, text) {
@@ -119,11 +121,19 @@ function pendingElement(clientId) {
   return list.querySelector(`[data-client="${CSS.escape(clientId)}"]`);
 }
 
+function markMine(item) {
+  item.classList.add("mine");
+  const you = document.createElement("span");
+  you.className = "you";
+  you.textContent = `(${S.you})`;
+  item.querySelector(".name").after(you);
+}
+
 function showPending(clientId, entry) {
   const item = commentElement(entry.name, entry.text, null);
-  item.classList.add("mine", "pending");
+  markMine(item);
+  item.classList.add("pending");
   item.dataset.client = clientId;
-  item.dataset.you = S.you;
   setNote(item, S.sending);
   append(item);
   list.scrollTop = list.scrollHeight;
@@ -162,9 +172,10 @@ function setStatus(status) {
   closedNote.textContent = open ? "" : S[`closed_${status}`];
 }
 
-function setConnection(text, bad = false) {
+function setConnection(state, text) {
+  connection.dataset.state = state; // connecting, open, lost or gone
   connection.textContent = text;
-  connection.classList.toggle("bad", bad);
+  connection.classList.toggle("bad", state === "lost" || state === "gone");
 }
 
 // Protocol
@@ -179,10 +190,10 @@ function connect() {
     state.socket = null;
     state.ready = false;
     if (event.code === 4404) {
-      setConnection(S.not_found, true);
+      setConnection("gone", S.not_found);
       return;
     }
-    setConnection(S.reconnecting, true);
+    setConnection("lost", S.reconnecting);
     // Full jitter, so that a restarted server is not hit by every viewer at once.
     const delay = Math.random() * Math.min(10000, 500 * 2 ** state.attempts);
     state.attempts += 1;
@@ -199,7 +210,7 @@ function receive(message) {
       state.held = { ...message.held };
       renderHeld();
       setStatus(message.meeting.status);
-      setConnection("");
+      setConnection("open", "");
       for (const clientId of outbox.keys()) send(clientId);
       break;
     case "reload":
@@ -264,11 +275,11 @@ function acknowledged(message) {
     return;
   }
   item.querySelector(".note")?.remove();
+  addTime(item, Date.now());
   const shown = list.querySelector(`[data-id="${CSS.escape(message.id)}"]`);
   if (shown) {
     // The event came before its ack: keep one copy.
-    shown.classList.add("mine");
-    shown.dataset.you = S.you;
+    markMine(shown);
     item.remove();
   } else {
     item.dataset.id = message.id;
@@ -346,5 +357,5 @@ try {
 setStatus(state.status);
 renderHeld();
 for (const [clientId, entry] of outbox) showPending(clientId, entry);
-setConnection(S.connecting);
+setConnection("connecting", S.connecting);
 connect();

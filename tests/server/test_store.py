@@ -1,0 +1,135 @@
+"""The store's guards: check-and-set on meetings, durability checks, per-viewer slow mode."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from moderation import (
+    Conflict,
+    EndMeeting,
+    NotFound,
+    PostComment,
+    StartMeeting,
+    apply,
+    change_meeting,
+    post_comment,
+)
+from server import meetings
+from server.embedded import redis_binary
+from server.settings import Settings
+from server.store import Appended, Durability, Refused, Store
+from tests.conftest import meeting_command
+from tests.helpers import TIMEOUT, catch_up, comment, live_server, recv_until, wait_until
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_meeting_id_is_created_once(store: Store) -> None:
+    await meetings.create(store, meeting_command(), meeting_id="almaly-2026")
+    with pytest.raises(Conflict):
+        await meetings.create(store, meeting_command(), meeting_id="almaly-2026")
+
+
+async def test_concurrent_changes_apply_once_and_the_other_is_a_conflict(store: Store) -> None:
+    meeting = await meetings.create(store, meeting_command())
+    started = change_meeting(meeting, StartMeeting(), now=1)
+    after = apply(meeting, started, meeting_id=meeting.id)
+    assert after is not None
+    results = await asyncio.gather(
+        store.change_meeting(meeting, started, after),
+        store.change_meeting(meeting, started, after),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "str"]
+    assert (await store.meeting(meeting.id)) == after
+    entries = await store.range(meeting.id, "-", "+", count=10)
+    assert [e.kind for _, e in entries] == ["meeting.created", "meeting.started"]
+
+
+async def test_changing_an_unknown_meeting_is_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await meetings.change(store, "no-such-meeting", EndMeeting())
+    with pytest.raises(NotFound):
+        await meetings.change(store, "../bad id", EndMeeting())
+
+
+async def test_the_session_redis_is_durable(store: Store) -> None:
+    report = await store.check_durability()
+    assert report.mode is Durability.ALWAYS
+
+
+async def test_slow_mode_is_per_viewer(store: Store) -> None:
+    meeting = await meetings.create(
+        store, meeting_command(slow_mode_seconds=60.0, slow_mode_burst=1)
+    )
+    live = await meetings.change(store, meeting.id, StartMeeting())
+
+    async def send(viewer: str, number: int) -> Appended | Refused:
+        event = post_comment(
+            live, PostComment(client_msg_id=f"{viewer}-{number}", name="", text="Сұрақ"),
+            viewer=viewer, now=1,
+        )  # fmt: skip
+        return await store.post_comment(meeting.id, event)
+
+    first, second, other = await send("a", 1), await send("a", 2), await send("b", 1)
+    assert isinstance(first, Appended)
+    assert isinstance(other, Appended)
+    assert isinstance(second, Refused)
+    assert second.why == "rate_limited"
+    assert 59_000 <= second.retry_after_ms <= 60_000
+    again = await send("a", 1)  # a retry of an accepted comment is not slowed down
+    assert isinstance(again, Appended)
+    assert again.duplicate
+    assert again.id == first.id
+
+
+@pytest.fixture
+def everysec_redis(tmp_path: Path) -> Iterator[str]:
+    """A Redis that acknowledges before fsync (appendfsync everysec), as many servers run."""
+    sock = tmp_path / "r.sock"
+    process = subprocess.Popen(
+        [redis_binary(), "--port", "0", "--unixsocket", str(sock), "--dir", str(tmp_path),
+         "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until(sock.exists, TIMEOUT, "the second redis-server")
+        yield f"unix://{sock}"
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+
+
+async def test_a_redis_without_fsync_is_reported_and_comments_are_refused(
+    everysec_redis: str, settings: Settings
+) -> None:
+    """Ack means durable: on Redis 6/7.0 with everysec, acks could be lost in a power cut."""
+    store = Store(everysec_redis, settings.redis_prefix)
+    meeting = await meetings.create(store, meeting_command())
+    await meetings.change(store, meeting.id, StartMeeting())
+    await store.close()
+    async with live_server(settings.replace(redis_url=everysec_redis)) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["durability"] == "none"
+        assert "appendfsync=everysec" in ready.json()["durability_detail"]
+        async with server.socket(meeting.id) as ws:
+            await catch_up(ws)
+            await ws.send(comment("c", "Сәлем"))
+            answer, _ = await recv_until(ws, lambda f: f["type"] in ("ack", "rejected"))
+        assert (answer["type"], answer["reason"]) == ("rejected", "unavailable")
+    async with (
+        live_server(settings.replace(redis_url=everysec_redis, accept_nondurable=True)) as server,
+        server.socket(meeting.id) as ws,
+    ):
+        await catch_up(ws)
+        await ws.send(comment("c", "Сәлем"))
+        answer, _ = await recv_until(ws, lambda f: f["type"] in ("ack", "rejected"))
+        assert answer["type"] == "ack"  # the operator chose to accept the risk, loudly

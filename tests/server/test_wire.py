@@ -1,0 +1,116 @@
+"""The codec: every event kind survives the stream, and client frames parse or fail clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from moderation import (
+    KINDS,
+    AkimLevel,
+    Channel,
+    CommentHeld,
+    CommentPosted,
+    Event,
+    HoldReason,
+    MeetingCreated,
+    MeetingEnded,
+    MeetingStarted,
+    PostComment,
+    RejectReason,
+)
+from server.wire import (
+    WireError,
+    ack_frame,
+    decode_event,
+    encode_event,
+    id_key,
+    is_stream_id,
+    parse_client_message,
+    rejected_frame,
+)
+
+EXAMPLES: list[Event] = [
+    MeetingCreated(
+        at=1, title="Кездесу", akim="Әкім", level=AkimLevel.OBLAST, territory="Алматы облысы",
+        planned_minutes=90, stream_url="https://youtu.be/abcdefghijk", titles={"ru": "Встреча"},
+        starts_at="2026-12-01T18:00:00+05:00", slow_mode_seconds=2.5, slow_mode_burst=3,
+    ),
+    MeetingStarted(at=2),
+    MeetingEnded(at=3),
+    CommentPosted(at=4, channel=Channel.WEB, client_msg_id="a", viewer="v", name="Ә", text="Сәлем"),
+    CommentHeld(
+        at=5, channel=Channel.WEB, client_msg_id="b", viewer="v", name="", text="x@y.kz",
+        reason=HoldReason.EMAIL,
+    ),
+]  # fmt: skip
+
+
+def test_every_event_kind_has_an_example() -> None:
+    assert {e.kind for e in EXAMPLES} == set(KINDS)
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: e.kind)
+def test_events_round_trip_through_the_stream_encoding(event: Event) -> None:
+    kind, data = encode_event(event)
+    assert kind == event.kind
+    assert json.loads(data)["at"] == event.at
+    assert decode_event(kind, data) == event
+
+
+def test_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown event kind"):
+        decode_event("comment.eaten", "{}")
+
+
+def test_a_whole_number_float_decodes_as_float() -> None:
+    kind, data = encode_event(EXAMPLES[0])
+    raw = json.loads(data) | {"slow_mode_seconds": 5}
+    decoded = decode_event(kind, json.dumps(raw))
+    assert isinstance(decoded, MeetingCreated)
+    assert decoded.slow_mode_seconds == 5.0
+
+
+def test_a_comment_frame_parses() -> None:
+    frame = '{"type": "comment", "client_msg_id": "Ab_-9", "name": "Аян", "text": "Сәлем"}'
+    assert parse_client_message(frame) == PostComment(
+        client_msg_id="Ab_-9", name="Аян", text="Сәлем"
+    )
+    no_name = '{"type": "comment", "client_msg_id": "x", "text": "t"}'
+    assert parse_client_message(no_name).name == ""
+
+
+def test_a_frame_over_64_kib_is_too_large() -> None:
+    with pytest.raises(WireError) as error:
+        parse_client_message('"' + "я" * 40_000 + '"')
+    assert error.value.code == "too_large"
+
+
+def test_a_lone_surrogate_escape_parses_and_is_cleaned_later() -> None:
+    frame = '{"type": "comment", "client_msg_id": "s", "text": "a\\ud800b"}'
+    assert parse_client_message(frame).text == "a\ud800b"
+
+
+def test_frames_to_the_client() -> None:
+    assert json.loads(ack_frame("c", "1-0")) == {
+        "type": "ack", "client_msg_id": "c", "id": "1-0", "status": "posted"
+    }  # fmt: skip
+    assert json.loads(ack_frame("c", "1-0", "link"))["reason"] == "link"
+    assert json.loads(rejected_frame("c", RejectReason.RATE_LIMITED, "slow", 3)) == {
+        "type": "rejected", "client_msg_id": "c", "reason": "rate_limited", "detail": "slow",
+        "retry_after": 3,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("0", True), ("1763614800000-0", True), ("1-2", True), ("1", False), ("-1-0", False),
+     ("1-0-0", False), ("abc", False), ("", False), ("1" * 21 + "-0", False)],
+)  # fmt: skip
+def test_stream_ids(value: str, valid: bool) -> None:
+    assert is_stream_id(value) is valid
+
+
+def test_stream_ids_sort_by_time_then_sequence() -> None:
+    assert sorted(["10-1", "9-5", "10-0", "0"], key=id_key) == ["0", "9-5", "10-0", "10-1"]
