@@ -308,6 +308,8 @@ class _Server(uvicorn.Server):
 def _run_workers(
     settings: Settings, ready_file: Path | None, announce: Callable[[str], None] | None
 ) -> None:
+    if settings.port == 0:
+        raise SettingsError("several workers need a fixed port: give --port")
     # Workers build their own app from the environment: hand the settings over that way.
     os.environ.update(_as_environment(settings))
     base = f"http://{settings.host}:{settings.port}"

@@ -93,6 +93,8 @@ class Connection:
             self.lagging = True
             self.frames.clear()
             self.size = 0
+            if self._writer is not None:
+                self._writer.cancel()  # it waits on a socket that does not drain; nothing is half-sent
             return False
         self.frames.append(batch)
         self.size += len(batch.text)

@@ -6,12 +6,14 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
 from websockets.asyncio.client import connect
@@ -30,6 +32,7 @@ from tests.helpers import (
     recv_until,
     running_server,
     start_server,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -164,3 +167,62 @@ async def test_kill_9_during_a_burst_loses_no_acknowledged_comment(tmp_path: Pat
     assert set(counts) == {mid for c in clients for mid in c.ids}
     assert set(counts.values()) == {1}
     assert {mid: sid for c in clients for mid, sid in c.acked.items()} == recorded
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server", *args], cwd=ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_serve_with_two_workers_shares_one_redis(
+    settings: Settings, live_meeting: Meeting, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = environment(REDIS_URL=settings.redis_url, HALYQ_REDIS_PREFIX=settings.redis_prefix)
+    server = spawn(["serve", "--workers", "2", "--port", str(port)], env, tmp_path / "workers.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        async def answers() -> bool:
+            try:
+                async with httpx.AsyncClient() as http:
+                    return (await http.get(f"{base}/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_for(answers, TIMEOUT * 3, "two workers to serve")
+        path = f"ws://127.0.0.1:{port}/ws/meetings/{live_meeting.id}"
+        viewers = [await connect(path).__aenter__() for _ in range(4)]
+        for viewer in viewers:
+            await recv_until(viewer, lambda f: f["type"] == "events")
+        await viewers[0].send(comment("workers", "Екі процесс"))
+        for viewer in viewers:
+            frame, _ = await recv_until(
+                viewer, lambda f: f["type"] == "events" and bool(f["events"])
+            )
+            assert frame["events"][0]["text"] == "Екі процесс"
+        for viewer in viewers:
+            await viewer.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(TIMEOUT * 3)
+    assert "several workers" not in (tmp_path / "workers.log").read_text()
+
+
+def test_several_workers_need_a_fixed_port(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--workers", "2", "--port", "0"],
+        cwd=ROOT, env=environment(REDIS_URL="unix:///nonexistent.sock"),
+        capture_output=True, text=True, timeout=TIMEOUT * 3,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "several workers need a fixed port" in result.stderr
