@@ -94,7 +94,8 @@ class Connection:
             self.frames.clear()
             self.size = 0
             if self._writer is not None:
-                self._writer.cancel()  # it waits on a socket that does not drain; nothing is half-sent
+                # It waits on a socket that does not drain; nothing of a frame is half-sent.
+                self._writer.cancel()
             return False
         self.frames.append(batch)
         self.size += len(batch.text)
