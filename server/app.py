@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from server import api, ops, pages
 from server.embedded import EmbeddedRedis
@@ -26,9 +29,10 @@ logger = logging.getLogger(__name__)
 
 DURABILITY_RECHECK = 30.0
 STARTUP_ATTEMPTS = 50
+VIEWER_SOCKET = re.compile(r"/ws/meetings/([^/]+)")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> Halyq:
     """The ASGI app; with no settings it reads the environment (`uvicorn --factory`)."""
     settings = settings or Settings.from_env(os.environ)
     routes = [
@@ -55,7 +59,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.templates = pages.templates()
     app.add_middleware(SecurityHeaders)
-    return app
+    return Halyq(app)
+
+
+class Halyq:
+    """The ASGI app: Starlette, except that viewer sockets go straight to their handler.
+
+    Viewer sockets are nearly all connections, and every middleware layer Starlette wraps around
+    a call stays in memory for the connection's whole life (about 5 KB each); the viewer handler
+    catches its own errors (see `server/sockets.py`), so it needs none of them.
+    """
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.state = app.state
+        self.routes = app.routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and (match := VIEWER_SOCKET.fullmatch(scope["path"])):
+            scope["app"] = self.app
+            scope["path_params"] = {"meeting_id": match[1]}
+            await viewer_socket(WebSocket(scope, receive, send))
+            return
+        await self.app(scope, receive, send)
 
 
 @contextlib.asynccontextmanager

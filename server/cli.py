@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 UVICORN: dict[str, Any] = {
     "http": "httptools",
-    "ws": "websockets-sansio",
+    "ws": "server.transport:WebSocketProtocol",
     "ws_max_size": 64 * 1024,
     "ws_per_message_deflate": False,
     "ws_ping_interval": 20.0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -26,13 +27,18 @@ logger = logging.getLogger(__name__)
 READ_COUNT = 200  # events per frame at most, so one frame stays far below an outbox
 BLOCK_MS = 2000
 IDLE_GRACE = 10.0  # seconds a feed with no connections keeps reading before it stops
-COST_FACTOR = 2.0  # wait twice the last fan-out's cost before the next one: at most ~1/2 CPU
+FANOUT_SLICE = 250  # connections served between two looks at other work (~3 ms)
+DUTY = 0.5  # while busy, fan-out takes at most this share of the time; the rest is for others
 
 
 class Batch:
-    """Events read together, encoded once for an audience and shared by its connections."""
+    """Events read together, encoded once for an audience and shared by its connections.
 
-    __slots__ = ("events", "first", "last", "last_id", "text")
+    `frame` is the whole WebSocket text frame: server frames are not masked, so the same bytes
+    go to every connection.
+    """
+
+    __slots__ = ("events", "first", "frame", "last", "last_id", "text")
 
     def __init__(self, events: list[PublicEvent], last_id: str) -> None:
         self.events = events
@@ -40,6 +46,7 @@ class Batch:
         self.first = id_key(str(events[0]["id"]))
         self.last = id_key(last_id)
         self.text = events_frame(events, last_id)
+        self.frame = text_frame(self.text.encode())
 
     def after(self, since: tuple[int, int]) -> Batch | None:
         """This batch without the events a connection already has (a rare, per-connection copy)."""
@@ -47,18 +54,34 @@ class Batch:
         return Batch(kept, self.last_id) if kept else None
 
 
-class Connection:
-    """One socket as the hub sees it: a bounded outbox and a writer that runs only with work.
+def text_frame(payload: bytes) -> bytes:
+    """An unfragmented, unmasked WebSocket text frame (RFC 6455 section 5.2)."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
 
-    Idle connections hold no task; `push` starts a writer when a batch arrives and it ends when
-    the outbox is empty, so memory per idle viewer stays small.
+
+class Connection:
+    """One socket as the hub sees it.
+
+    With the socket's transport (our uvicorn protocol lends it, see `server/transport.py`) a
+    batch is written straight to it and the transport's buffer is the outbox: no task and no
+    copy per connection. Under any other ASGI server a writer task drains a bounded queue, and
+    runs only while there is work, so an idle viewer holds no task either way.
     """
 
     __slots__ = (
         "_held",
         "_send",
         "_since",
+        "_transport",
         "_writer",
+        "closed",
         "frames",
         "lagging",
         "limit",
@@ -67,41 +90,57 @@ class Connection:
     )
 
     def __init__(
-        self, send: Callable[[str], Awaitable[None]], limit: int, on_lag: Callable[[], None]
+        self,
+        send: Callable[[str], Awaitable[None]],
+        limit: int,
+        on_lag: Callable[[], None],
+        transport: asyncio.WriteTransport | None = None,
     ) -> None:
         self._send = send
+        self._transport = transport
         self.limit = limit
         self.on_lag = on_lag
         self.frames: deque[Batch] = deque()
         self.size = 0
         self.lagging = False
+        self.closed = False
         self._writer: asyncio.Task[None] | None = None
         self._held = True  # batches wait until the catch-up history has been sent
         self._since: tuple[int, int] | None = None
 
     def push(self, batch: Batch) -> bool:
-        """Queue a batch; False when the outbox is over its limit (the caller drops us)."""
-        if self.lagging:
-            return False
+        """Deliver or queue a batch; False when the client fell behind (the caller drops us)."""
+        if self.lagging or self.closed:
+            return not self.lagging
         if self._since is not None:
             if batch.last <= self._since:
                 return True
             if batch.first <= self._since:
                 batch = batch.after(self._since) or batch
             self._since = None
+        transport = self._transport
+        if transport is not None and not self._held:
+            if transport.get_write_buffer_size() > self.limit:
+                return self._fell_behind()
+            if not transport.is_closing():
+                transport.write(batch.frame)
+            return True
         if self.frames and self.size + len(batch.text) > self.limit:
-            self.lagging = True
-            self.frames.clear()
-            self.size = 0
-            if self._writer is not None:
-                # It waits on a socket that does not drain; nothing of a frame is half-sent.
-                self._writer.cancel()
-            return False
+            return self._fell_behind()
         self.frames.append(batch)
         self.size += len(batch.text)
         if self._writer is None and not self._held:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
         return True
+
+    def _fell_behind(self) -> bool:
+        self.lagging = True
+        self.frames.clear()
+        self.size = 0
+        if self._writer is not None:
+            # It waits on a socket that does not drain; nothing of a frame is half-sent.
+            self._writer.cancel()
+        return False
 
     def release(self, since: str) -> None:
         """The client has everything up to `since`: deliver what comes after, from now on."""
@@ -112,6 +151,12 @@ class Connection:
             if not self.push(batch):
                 self.on_lag()
                 return
+
+    def abort(self) -> None:
+        """Drop the connection at once (a client that has not read for too long)."""
+        self.closed = True
+        if self._transport is not None:
+            self._transport.abort()
 
     async def _drain(self) -> None:
         try:
@@ -207,20 +252,36 @@ class Feed:
             if shown is not None:
                 public.append(shown)
         self.position = entries[-1][0]
-        if public and self.viewers:
-            batch = Batch(public, self.position)
-            dropped = [conn for conn in self.viewers if not conn.push(batch)]
-            for conn in dropped:
-                self.viewers.discard(conn)
-                self.hub.metrics.slow_clients_dropped.inc()
-                conn.on_lag()
-            metrics = self.hub.metrics
-            metrics.frames_out.inc(len(self.viewers))
-            metrics.events_out.inc(len(public) * len(self.viewers))
-        self.hub.metrics.fanout_latency.observe(max(0.0, time.time() - entries[0][1].at / 1000))
-        await asyncio.sleep(0)  # the writers started above run their first send here
         cost = loop.time() - began
-        self._next_at = loop.time() + min(self.hub.max_delay, cost * COST_FACTOR)
+        if public and self.viewers:
+            cost += await self._hand_out(Batch(public, self.position))
+        self.hub.metrics.fanout_latency.observe(max(0.0, time.time() - entries[0][1].at / 1000))
+        # The next batch waits so that fan-out keeps to its share of the time, but never longer
+        # than `max_delay`; after a quiet spell the next event goes out at once.
+        self._next_at = began + min(cost / DUTY, max(cost, self.hub.max_delay))
+
+    async def _hand_out(self, batch: Batch) -> float:
+        """Give the batch to every connection, in slices, so comments and acks get through.
+
+        A connection that joins meanwhile already has this batch in its catch-up history.
+        Returns the time spent handing out, without the other work done between slices.
+        """
+        metrics = self.hub.metrics
+        clock = asyncio.get_running_loop().time
+        targets = list(self.viewers)
+        busy = 0.0
+        for start in range(0, len(targets), FANOUT_SLICE):
+            began = clock()
+            for conn in targets[start : start + FANOUT_SLICE]:
+                if not conn.push(batch):
+                    self.viewers.discard(conn)
+                    metrics.slow_clients_dropped.inc()
+                    conn.on_lag()
+            busy += clock() - began
+            await asyncio.sleep(0)  # and writer tasks (other ASGI servers) send here
+        metrics.frames_out.inc(len(targets))
+        metrics.events_out.inc(len(batch.events) * len(targets))
+        return busy
 
 
 class Hub:

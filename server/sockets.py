@@ -22,6 +22,7 @@ from server.hub import Connection, Feed
 from server.meetings import is_meeting_id, now_ms
 from server.services import VIEWER_COOKIE, Services
 from server.store import Appended, Durability, Entry, Refused, StoreUnavailable
+from server.transport import TRANSPORT
 from server.wire import (
     RELOAD_FRAME,
     WireError,
@@ -93,7 +94,10 @@ class ViewerSession:
         self.websocket = websocket
         self.meeting_id = meeting.id
         self.viewer = viewer
-        self.conn = Connection(self._send, services.settings.outbox_bytes, self._lagged)
+        lent = websocket.scope.get("extensions", {}).get(TRANSPORT, {})
+        self.conn = Connection(
+            self._send, services.settings.outbox_bytes, self._lagged, lent.get("transport")
+        )
         self.bad_frames = 0
         self.tokens = FLOOD_BURST
         self.refilled = time.monotonic()
@@ -287,10 +291,12 @@ class ViewerSession:
 
     async def _close(self, code: int, reason: str) -> None:
         """Close with `code`; a client that reads nothing never gets it, so stop waiting."""
+        self.conn.closed = True  # nothing may follow the close frame
         try:
             async with asyncio.timeout(LAG_CLOSE_TIMEOUT):
                 await self.websocket.close(code=code, reason=reason)
         except TimeoutError:
+            self.conn.abort()
             if self._task is not None and self._closer is not None:
                 self._task.cancel()
         except RuntimeError:

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 
-from server.app import create_app
+from server.app import Halyq, create_app
 from server.cli import UVICORN
 from server.services import Services
 from server.settings import Settings
 
+# Our uvicorn protocol (fan-out writes to transports) and uvicorn's own (fan-out through ASGI).
+PROTOCOLS = [UVICORN["ws"], "websockets-sansio"]
 TIMEOUT = 10.0 * float(os.environ.get("HALYQ_TEST_TIMEOUT_FACTOR", "1"))
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +64,7 @@ def unique_prefix() -> str:
 class LiveServer:
     """A real uvicorn server in this event loop, on a port of its own."""
 
-    app: Starlette
+    app: Halyq
     url: str
 
     @property
@@ -86,10 +87,15 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    """Serve `create_app(settings)` with the production uvicorn options on 127.0.0.1:0."""
+async def live_server(settings: Settings, *, ws: str = UVICORN["ws"]) -> AsyncIterator[LiveServer]:
+    """Serve `create_app(settings)` with the production uvicorn options on 127.0.0.1:0.
+
+    `ws="websockets-sansio"` serves with uvicorn's own protocol, as any ASGI server would:
+    the fan-out then takes its generic path (no transport lent).
+    """
     app = create_app(settings)
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", **UVICORN)
+    options = UVICORN | {"ws": ws}
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", **options)
     server = uvicorn.Server(config)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from moderation import Meeting, PostComment, post_comment
 from server.meetings import now_ms
 from server.settings import Settings
 from server.store import Store
-from tests.helpers import LiveServer, catch_up, live_server, recv_json, recv_until
+from tests.helpers import PROTOCOLS, LiveServer, catch_up, live_server, recv_json, recv_until
 
 pytestmark = pytest.mark.anyio
 
@@ -52,9 +52,15 @@ async def test_after_zero_gets_everything_from_the_start(
     assert received[1:] == ids
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_client_that_resumes_gets_exactly_what_it_missed_in_order(
-    server: LiveServer, store: Store, live_meeting: Meeting
+    settings: Settings, store: Store, live_meeting: Meeting, protocol: str
 ) -> None:
+    async with live_server(settings, ws=protocol) as server:
+        await resume_exactly(server, store, live_meeting)
+
+
+async def resume_exactly(server: LiveServer, store: Store, live_meeting: Meeting) -> None:
     await post(store, live_meeting, 5, "before")
     async with server.socket(live_meeting.id) as ws:
         _, events = await catch_up(ws)

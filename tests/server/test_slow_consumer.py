@@ -13,7 +13,7 @@ import pytest
 from moderation import Meeting
 from server.settings import Settings
 from server.store import Store
-from tests.helpers import TIMEOUT, live_server, recv_until, wait_for
+from tests.helpers import PROTOCOLS, TIMEOUT, live_server, recv_until, wait_for
 from tests.server.test_resume import post
 
 pytestmark = pytest.mark.anyio
@@ -57,10 +57,11 @@ async def read_close_code(reader: asyncio.StreamReader) -> int | None:
             return int(struct.unpack("!H", payload[:2])[0])
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_viewer_that_stops_reading_is_cut_off_and_others_are_not_held_up(
-    settings: Settings, store: Store, live_meeting: Meeting
+    settings: Settings, store: Store, live_meeting: Meeting, protocol: str
 ) -> None:
-    async with live_server(settings.replace(outbox_bytes=64 * 1024)) as server:
+    async with live_server(settings.replace(outbox_bytes=64 * 1024), ws=protocol) as server:
         reader, writer = await open_silent_viewer(server.url, f"/ws/meetings/{live_meeting.id}")
         async with server.socket(live_meeting.id) as healthy:
             await recv_until(healthy, lambda f: f["type"] == "events")

@@ -1,0 +1,1 @@
+"""Benchmark harness: load generator, a websockets.broadcast baseline, and the runner."""

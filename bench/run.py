@@ -1,0 +1,392 @@
+"""The runner: the same load against Halyq and the websockets baseline, each pinned, in turn.
+
+`python -m bench.run --viewers 1000 --rate 100` prints a table and the ratio, and keeps JSON and a
+results.md row; `run_scenario("halyq", Scenario(viewers=50, rate=20, duration=3))` for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from bench import report
+from bench.loadgen import CLOSE_WAIT, FD_MARGIN, LoadResult, ensure_file_limit
+from bench.servers import ROOT, ServerProcess, die_with_parent, pinned, start_baseline, start_halyq
+
+ServerKind = Literal["halyq", "baseline"]
+SERVERS: tuple[ServerKind, ...] = ("halyq", "baseline")
+START_DELAY = 1.5  # seconds between "go" and the first comment: commenters connect meanwhile
+LINE_LIMIT = 1 << 26  # a result line carries two histograms: far more than asyncio's 64 KiB
+VIEWER_GAUGE = 'halyq_ws_connections{audience="viewer"}'
+WINDOW_COUNTERS = (
+    "halyq_events_out_total",
+    "halyq_frames_out_total",
+    "halyq_slow_clients_dropped_total",
+    'halyq_comments_total{outcome="posted"}',
+    'halyq_comments_total{outcome="held"}',
+    'halyq_comments_total{outcome="rate_limited"}',
+    "halyq_fanout_latency_seconds_sum",
+    "halyq_fanout_latency_seconds_count",
+    "halyq_ack_latency_seconds_sum",
+    "halyq_ack_latency_seconds_count",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """One load shape; CPU lists are `taskset -c` lists, None for no pinning."""
+
+    viewers: int = 1000
+    rate: float = 100.0
+    duration: float = 30.0
+    warmup: float = 5.0
+    connect_rate: float = 300.0
+    per_connection: float = 5.0
+    sample_viewers: int = 1000
+    gen_procs: int = 1
+    settle: float = 2.0  # seconds after the last viewer connected before memory is read
+    drain: float = 5.0
+    server_cpus: str | None = "0"
+    gen_cpus: str | None = "1"
+    # The reference rig (shared/reference/reliability.md, 3.1): Redis beside the generator.
+    redis_cpus: str | None = "1"
+
+    def share(self, index: int) -> tuple[int, float]:
+        """Viewers and comment rate of generator process `index` (process 0 comments)."""
+        viewers = self.viewers // self.gen_procs + (index < self.viewers % self.gen_procs)
+        return viewers, self.rate if index == 0 else 0.0
+
+
+@dataclass(slots=True, kw_only=True)
+class ScenarioResult:
+    """One server under one scenario: the generators' view and the server's resource use."""
+
+    server: str
+    scenario: Scenario
+    load: LoadResult
+    rss_before: int
+    rss_idle: int
+    server_cpu_s: dict[str, float]  # CPU seconds in the window, by process (server, redis...)
+    server_metrics: dict[str, float] = field(default_factory=dict)  # window deltas (Halyq)
+    viewers_reported: float | None = None  # the server's own viewer gauge at idle
+    commit: str = ""  # of the code the server started from (it may change during a run)
+
+    @property
+    def memory_per_connection(self) -> float | None:
+        """Bytes: (RSS with the idle viewers - RSS before them) / viewers connected."""
+        if not self.load.connected:
+            return None
+        return (self.rss_idle - self.rss_before) / self.load.connected
+
+    @property
+    def server_cpu(self) -> float:
+        """CPU seconds per second of the window, server and children (1.0 = one core)."""
+        window = self.load.window_s
+        return sum(self.server_cpu_s.values()) / window if window else 0.0
+
+    @property
+    def cpu_us_per_connection(self) -> float | None:
+        """Server CPU microseconds per connection per second of load."""
+        connected = self.load.connected
+        return self.server_cpu * 1e6 / connected if connected else None
+
+    @property
+    def cpu_us_per_message(self) -> float | None:
+        """Server CPU microseconds per delivered comment event."""
+        events = self.load.events
+        return sum(self.server_cpu_s.values()) * 1e6 / events if events else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "commit": self.commit,
+            "scenario": asdict(self.scenario),
+            "load": self.load.to_json(),
+            "rss_before": self.rss_before,
+            "rss_idle": self.rss_idle,
+            "memory_per_connection": self.memory_per_connection,
+            "server_cpu_s": self.server_cpu_s,
+            "server_cpu": self.server_cpu,
+            "cpu_us_per_connection": self.cpu_us_per_connection,
+            "cpu_us_per_message": self.cpu_us_per_message,
+            "server_metrics": self.server_metrics,
+            "viewers_reported": self.viewers_reported,
+        }
+
+
+@dataclass(slots=True)
+class Comparison:
+    """Halyq and the baseline under the same scenario, in the same run."""
+
+    scenario: Scenario
+    results: dict[str, ScenarioResult]
+
+    @property
+    def ratio(self) -> float | None:
+        """Delivered messages per second, Halyq / baseline."""
+        halyq, baseline = self.results.get("halyq"), self.results.get("baseline")
+        if halyq is None or baseline is None or not baseline.load.delivered_per_s:
+            return None
+        return halyq.load.delivered_per_s / baseline.load.delivered_per_s
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": asdict(self.scenario),
+            "machine": report.machine(),
+            "ratio": self.ratio,
+            "results": {name: result.to_json() for name, result in self.results.items()},
+        }
+
+
+# Generator processes
+
+
+@dataclass
+class Generator:
+    """One `python -m bench.loadgen --control` process."""
+
+    index: int
+    process: asyncio.subprocess.Process
+
+    async def line(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        raw = await self.process.stdout.readline()
+        if not raw:
+            raise RuntimeError(f"generator {self.index} exited ({await self.process.wait()})")
+        message: dict[str, Any] = json.loads(raw)
+        return message
+
+    async def go(self, start: float) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"start": start}).encode() + b"\n")
+        await self.process.stdin.drain()
+
+    async def stop(self) -> None:
+        """Wait a little for a clean exit, then kill by PID."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), 10)
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+
+async def _start_generator(server: ServerProcess, scenario: Scenario, index: int) -> Generator:
+    viewers, rate = scenario.share(index)
+    # fmt: off
+    command = [
+        sys.executable, "-m", "bench.loadgen", "--control",
+        "--url", server.url, "--path", server.path,
+        "--viewers", str(viewers), "--rate", str(rate),
+        "--duration", str(scenario.duration), "--warmup", str(scenario.warmup),
+        "--connect-rate", str(scenario.connect_rate / scenario.gen_procs),
+        "--per-connection", str(scenario.per_connection),
+        "--sample-viewers", str(max(1, scenario.sample_viewers // scenario.gen_procs)),
+        "--drain", str(scenario.drain), "--tag", f"g{index}",
+    ]
+    # fmt: on
+    process = await asyncio.create_subprocess_exec(
+        *pinned(command, scenario.gen_cpus),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=die_with_parent,
+        limit=LINE_LIMIT,
+    )
+    return Generator(index, process)
+
+
+# One scenario against one server
+
+
+def _window_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after.get(name, 0.0) - before.get(name, 0.0) for name in WINDOW_COUNTERS}
+
+
+def _cpu_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
+async def _sleep_until(wall: float) -> None:
+    await asyncio.sleep(max(0.0, wall - time.time()))
+
+
+@dataclass
+class _Idle:
+    rss_before: int
+    rss_idle: int
+    viewers_reported: float | None
+
+
+async def _connect_all(
+    server: ServerProcess, scenario: Scenario, generators: list[Generator], rss_before: int
+) -> _Idle:
+    """Wait until every generator has its viewers connected, let them settle, read memory."""
+    async with asyncio.timeout(scenario.viewers / scenario.connect_rate + 90):
+        messages = [await generator.line() for generator in generators]
+    for generator, message in zip(generators, messages, strict=True):
+        if message.get("phase") != "connected":
+            raise RuntimeError(f"generator {generator.index}: unexpected {message}")
+    await asyncio.sleep(scenario.settle)
+    reported = server.metrics().get(VIEWER_GAUGE) if server.kind == "halyq" else None
+    return _Idle(rss_before, server.rss(), reported)
+
+
+async def _measure(
+    server: ServerProcess, scenario: Scenario, generators: list[Generator]
+) -> tuple[dict[str, float], dict[str, float], list[LoadResult]]:
+    """Start the comments, sample the server at the window's edges, collect the results."""
+    start = time.time() + START_DELAY
+    for generator in generators:
+        await generator.go(start)
+    halyq = server.kind == "halyq"
+    await _sleep_until(start + scenario.warmup)
+    cpu, metrics = server.cpu_seconds(), server.metrics() if halyq else {}
+    await _sleep_until(start + scenario.warmup + scenario.duration)
+    cpu = _cpu_deltas(cpu, server.cpu_seconds())
+    metrics = _window_deltas(metrics, server.metrics()) if halyq else {}
+    async with asyncio.timeout(scenario.drain + CLOSE_WAIT + 60):
+        messages = [await generator.line() for generator in generators]
+    return cpu, metrics, [LoadResult.from_json(message["result"]) for message in messages]
+
+
+async def _drive(server: ServerProcess, scenario: Scenario, commit: str) -> ScenarioResult:
+    await asyncio.sleep(0.5)  # let start-up work (imports, first Redis calls) finish
+    rss_before = server.rss()
+    generators = [await _start_generator(server, scenario, i) for i in range(scenario.gen_procs)]
+    try:
+        idle = await _connect_all(server, scenario, generators, rss_before)
+        cpu, metrics, parts = await _measure(server, scenario, generators)
+    finally:
+        for generator in generators:
+            await generator.stop()
+    return ScenarioResult(
+        server=server.kind,
+        scenario=scenario,
+        load=LoadResult.merge(parts),
+        rss_before=idle.rss_before,
+        rss_idle=idle.rss_idle,
+        server_cpu_s=cpu,
+        server_metrics=metrics,
+        viewers_reported=idle.viewers_reported,
+        commit=commit,
+    )
+
+
+async def scenario_async(kind: ServerKind, scenario: Scenario) -> ScenarioResult:
+    """Start `kind` in a temporary folder, run `scenario` against it, stop it."""
+    with tempfile.TemporaryDirectory(prefix=f"halyq-bench-{kind}-") as workdir:
+        commit = report.commit()
+        # Started from this (the main) thread: the server's parent-death signal follows the
+        # thread that forked it, and a worker thread may end before the run does.
+        if kind == "halyq":
+            server = start_halyq(Path(workdir), scenario.server_cpus, scenario.redis_cpus)
+        else:
+            server = start_baseline(Path(workdir), scenario.server_cpus)
+        try:
+            return await _drive(server, scenario, commit)
+        finally:
+            server.stop()
+
+
+def run_scenario(kind: ServerKind, scenario: Scenario) -> ScenarioResult:
+    """Run one scenario against one server (`halyq` or `baseline`); blocks until it is over."""
+    _preflight(scenario)
+    return asyncio.run(scenario_async(kind, scenario))
+
+
+def compare(scenario: Scenario, servers: tuple[ServerKind, ...] = SERVERS) -> Comparison:
+    """The same scenario against each server in turn."""
+    return Comparison(scenario, {kind: run_scenario(kind, scenario) for kind in servers})
+
+
+def _preflight(scenario: Scenario) -> None:
+    """CPUs to pin to, open files for the server and generators (they inherit our limit)."""
+    commenters = math.ceil(scenario.rate / scenario.per_connection) if scenario.rate > 0 else 0
+    ensure_file_limit(scenario.viewers + commenters + FD_MARGIN)
+    with contextlib.suppress(OSError, ValueError):
+        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+        if somaxconn < scenario.connect_rate:
+            print(f"bench: warning: net.core.somaxconn is {somaxconn}; connects may be refused")
+    available = os.sched_getaffinity(0)
+    for cpus in (scenario.server_cpus, scenario.gen_cpus):
+        wanted = {int(part) for part in (cpus or "").split(",") if part.isdigit()}
+        if wanted - available:
+            raise SystemExit(f"bench: CPU {cpus} is not available here; try --no-pin")
+
+
+# Command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0, help="comments per second")
+    parser.add_argument("--duration", type=float, default=30.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=5.0, help="comment seconds not measured")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="halyq,baseline")
+    parser.add_argument("--gen-procs", type=int, default=1, help="generator processes")
+    parser.add_argument("--connect-rate", type=float, default=300.0, help="connects per second")
+    parser.add_argument("--per-connection", type=float, default=5.0, help="comments/s/commenter")
+    parser.add_argument("--sample-viewers", type=int, default=1000, help="viewers timing events")
+    parser.add_argument("--server-cpus", default="0", help="taskset -c list for the server")
+    parser.add_argument("--gen-cpus", default="1", help="taskset -c list for the generators")
+    parser.add_argument("--redis-cpus", default="1", help="CPUs for Halyq's embedded Redis")
+    parser.add_argument("--no-pin", action="store_true", help="no taskset at all")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="JSON folder")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    return parser
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    scenario = Scenario(
+        viewers=args.viewers,
+        rate=args.rate,
+        duration=args.duration,
+        warmup=args.warmup,
+        connect_rate=args.connect_rate,
+        per_connection=args.per_connection,
+        sample_viewers=args.sample_viewers,
+        gen_procs=max(1, args.gen_procs),
+        server_cpus=args.server_cpus,
+        gen_cpus=args.gen_cpus,
+        redis_cpus=args.redis_cpus,
+    )
+    if args.no_pin:
+        return replace(scenario, server_cpus=None, gen_cpus=None, redis_cpus=None)
+    return scenario
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    servers = tuple(name.strip() for name in args.servers.split(",") if name.strip())
+    unknown = set(servers) - set(SERVERS)
+    if unknown:
+        raise SystemExit(f"bench: unknown server(s) {', '.join(sorted(unknown))}")
+    scenario = _scenario(args)
+    comparison = Comparison(scenario, {})
+    for kind in SERVERS:
+        if kind in servers:
+            print(f"bench: {kind}: {scenario.viewers} viewers, {scenario.rate:g} comments/s ...")
+            comparison.results[kind] = run_scenario(kind, scenario)
+    print(report.table(comparison.results, comparison.ratio))
+    written = report.write_json(args.out, comparison.to_json())
+    print(f"bench: JSON in {written}")
+    if not args.no_record:
+        report.append_row(args.results, comparison.results, comparison.ratio)
+        print(f"bench: a row added to {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
