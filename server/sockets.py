@@ -66,7 +66,6 @@ async def viewer_socket(websocket: WebSocket) -> None:
     try:
         meeting = await services.store.meeting(meeting_id) if is_meeting_id(meeting_id) else None
     except StoreUnavailable:
-        meeting = None
         await websocket.accept()
         await websocket.close(code=status.WS_1013_TRY_AGAIN_LATER, reason="unavailable")
         return
@@ -86,6 +85,19 @@ async def viewer_socket(websocket: WebSocket) -> None:
 
 class ViewerSession:
     """One viewer's socket from catch-up to close."""
+
+    __slots__ = (
+        "_closer",
+        "_task",
+        "bad_frames",
+        "conn",
+        "meeting_id",
+        "refilled",
+        "services",
+        "tokens",
+        "viewer",
+        "websocket",
+    )
 
     def __init__(
         self, services: Services, websocket: WebSocket, meeting: Meeting, viewer: str
