@@ -30,6 +30,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 Entry = tuple[str, Event]
 SOCKET_TIMEOUT = 5.0
+MAX_CONNECTIONS = 64
 MAX_BLOCK_MS = 2000
 
 
@@ -88,14 +89,19 @@ class Store:
 
     def __init__(self, url: str, prefix: str = "halyq:") -> None:
         self.prefix = prefix
-        # Blocking reads (XREAD BLOCK) must stay well under the socket timeout.
-        self.redis = aioredis.Redis.from_url(
+        # Blocking reads (XREAD BLOCK) must stay well under the socket timeout. The pool is
+        # bounded: a reconnect storm of viewers waits for a connection instead of opening
+        # thousands of them.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=SOCKET_TIMEOUT,
             decode_responses=True,
             health_check_interval=10,
             socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=2.0,
         )
+        self.redis = aioredis.Redis(connection_pool=pool)
         self.durability = DurabilityReport(Durability.NONE, "not checked yet")
         self._post = self.redis.register_script(_script("post_comment"))
         self._create = self.redis.register_script(_script("create_meeting"))
@@ -127,6 +133,7 @@ class Store:
 
     async def close(self) -> None:
         await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
 
     @_translated
     async def check_durability(self) -> DurabilityReport:
