@@ -33,14 +33,15 @@ def machine() -> str:
 
 
 def commit() -> str:
-    """The short commit, `+dirty` when tracked files differ from it."""
+    """The short commit, `+dirty` when tracked files (other than the results table) differ."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
         return done.stdout.strip()
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.md")
+    return head + ("+dirty" if changed else "")
 
 
 def _ms(value: float | None) -> str:
