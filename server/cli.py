@@ -35,6 +35,7 @@ from server.demo import ensure_demo
 from server.embedded import EmbeddedRedis, EmbeddedRedisError
 from server.settings import Settings, SettingsError
 from server.store import Store, StoreUnavailable
+from server.wire import MAX_FRAME_BYTES
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,7 +43,7 @@ T = TypeVar("T")
 UVICORN: dict[str, Any] = {
     "http": "httptools",
     "ws": "server.transport:WebSocketProtocol",
-    "ws_max_size": 64 * 1024,
+    "ws_max_size": MAX_FRAME_BYTES,
     "ws_per_message_deflate": False,
     "ws_ping_interval": 20.0,
     "ws_ping_timeout": 20.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from server.settings import LANGUAGES
+from moderation.decide import LANGUAGES
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 LANG_COOKIE = "halyq_lang"

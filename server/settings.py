@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LANGUAGES = ("kk", "ru", "en")
+from moderation.decide import LANGUAGES
 
 
 class SettingsError(ValueError):
