@@ -43,10 +43,9 @@ class MeetingEnded:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CommentPosted:
-    """A viewer's comment passed the first filter and is public (R3)."""
+class _CommentFields:
+    """What every comment event records: when, from where, by whom (a pseudonym), what."""
 
-    kind: ClassVar[str] = "comment.posted"
     at: int
     channel: Channel
     client_msg_id: str
@@ -56,16 +55,17 @@ class CommentPosted:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CommentHeld:
+class CommentPosted(_CommentFields):
+    """A viewer's comment passed the first filter and is public (R3)."""
+
+    kind: ClassVar[str] = "comment.posted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommentHeld(_CommentFields):
     """The first filter held a comment back with a public reason; its text stays in the record."""
 
     kind: ClassVar[str] = "comment.held"
-    at: int
-    channel: Channel
-    client_msg_id: str
-    viewer: str
-    name: str
-    text: str
     reason: HoldReason
 
 
