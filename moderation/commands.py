@@ -41,3 +41,37 @@ class PostComment:
     name: str
     text: str
     channel: Channel = Channel.WEB
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskQuestion:
+    """A viewer asks the akim a question, optionally naming a district of the territory."""
+
+    client_msg_id: str
+    name: str
+    text: str
+    district: str = ""
+    channel: Channel = Channel.WEB
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Moderate:
+    """A staff action on one item, formed against the item's `version` as the console showed it.
+
+    `reason` is for hide and reject, `into` for merge, `topic` and `district` for tag.
+    """
+
+    action: str
+    item: str
+    version: int
+    reason: str = ""
+    into: str = ""
+    topic: str = ""
+    district: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vote:
+    """A viewer up-votes a public question."""
+
+    question: str

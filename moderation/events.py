@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from moderation.model import AkimLevel, Channel, HoldReason
+from moderation.model import AkimLevel, Channel, HoldReason, ModerationReason
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,10 +69,183 @@ class CommentHeld(_CommentFields):
     reason: HoldReason
 
 
-Event = MeetingCreated | MeetingStarted | MeetingEnded | CommentPosted | CommentHeld
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionAsked(_CommentFields):
+    """A viewer asked the akim a question; moderators see it first (R4).
+
+    `held` is the first filter's reason, if any: a question is never public before approval,
+    so the filter only warns the moderators. The suggestions are computed when it arrives.
+    """
+
+    kind: ClassVar[str] = "question.asked"
+    district: str = ""
+    held: str = ""
+    suggested_topic: str = ""
+    suggested_district: str = ""
+    similar: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Change:
+    """What every moderation event records: when, by whom, which item, its version after."""
+
+    at: int
+    by: str
+    item: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionPromoted(_Change):
+    """A moderator made a comment (`item`) a question; the question's id is this event's id."""
+
+    kind: ClassVar[str] = "question.promoted"
+    channel: Channel
+    viewer: str
+    name: str
+    text: str
+    suggested_topic: str = ""
+    suggested_district: str = ""
+    similar: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommentHidden(_Change):
+    """A moderator hid a comment, or kept a held one hidden, with a public reason."""
+
+    kind: ClassVar[str] = "comment.hidden"
+    reason: ModerationReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommentReleased(_Change):
+    """A moderator released a held or hidden comment: it is public now, as it was written."""
+
+    kind: ClassVar[str] = "comment.released"
+    posted_at: int
+    channel: Channel
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionApproved(_Change):
+    """A question goes on the public list, as it was asked."""
+
+    kind: ClassVar[str] = "question.approved"
+    asked_at: int
+    channel: Channel
+    name: str
+    text: str
+    topic: str = ""
+    district: str = ""
+    votes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionRejected(_Change):
+    kind: ClassVar[str] = "question.rejected"
+    reason: ModerationReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionMerged(_Change):
+    """A question joins an earlier one (`into`): its askers and votes now count there.
+
+    `votes` is the number of distinct voters of `into` after the merge (counted by the store).
+    """
+
+    kind: ClassVar[str] = "question.merged"
+    into: str
+    into_version: int
+    votes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionQueued(_Change):
+    kind: ClassVar[str] = "question.queued"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionOnAir(_Change):
+    kind: ClassVar[str] = "question.on_air"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionAnswered(_Change):
+    kind: ClassVar[str] = "question.answered"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionDeferred(_Change):
+    kind: ClassVar[str] = "question.deferred"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionTagged(_Change):
+    """A moderator confirmed or changed a question's topic and district."""
+
+    kind: ClassVar[str] = "question.tagged"
+    topic: str
+    district: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionVoted:
+    """A viewer up-voted a public question; `votes` is its count of distinct voters after."""
+
+    kind: ClassVar[str] = "question.voted"
+    at: int
+    question: str
+    viewer: str
+    votes: int
+
+
+Change = (
+    QuestionPromoted
+    | CommentHidden
+    | CommentReleased
+    | QuestionApproved
+    | QuestionRejected
+    | QuestionMerged
+    | QuestionQueued
+    | QuestionOnAir
+    | QuestionAnswered
+    | QuestionDeferred
+    | QuestionTagged
+)
+Event = (
+    MeetingCreated
+    | MeetingStarted
+    | MeetingEnded
+    | CommentPosted
+    | CommentHeld
+    | QuestionAsked
+    | QuestionVoted
+    | Change
+)
 Comment = CommentPosted | CommentHeld
 
 KINDS: dict[str, type[Event]] = {
     cls.kind: cls
-    for cls in (MeetingCreated, MeetingStarted, MeetingEnded, CommentPosted, CommentHeld)
+    for cls in (
+        MeetingCreated,
+        MeetingStarted,
+        MeetingEnded,
+        CommentPosted,
+        CommentHeld,
+        QuestionAsked,
+        QuestionVoted,
+        QuestionPromoted,
+        CommentHidden,
+        CommentReleased,
+        QuestionApproved,
+        QuestionRejected,
+        QuestionMerged,
+        QuestionQueued,
+        QuestionOnAir,
+        QuestionAnswered,
+        QuestionDeferred,
+        QuestionTagged,
+    )
 }

@@ -43,6 +43,18 @@ class HoldReason(enum.StrEnum):
     LINK = "link"
 
 
+class ModerationReason(enum.StrEnum):
+    """Why a moderator hid a comment or rejected a question: published in the counts (R3)."""
+
+    SPAM = "spam"
+    ABUSE = "abuse"
+    PERSONAL_DATA = "personal_data"
+    OFF_TOPIC = "off_topic"
+    NOT_A_QUESTION = "not_a_question"
+    OUT_OF_SCOPE = "out_of_scope"
+    ADVERTISING = "advertising"
+
+
 class RejectReason(enum.StrEnum):
     """Why a submission was not accepted at all; the sender always sees it (R3, G3)."""
 

@@ -10,10 +10,11 @@ import dataclasses
 import enum
 import json
 import re
-from typing import Any, get_type_hints
+from typing import Any, get_origin, get_type_hints
 
 from moderation import KINDS, Event, PostComment, RejectReason
 from moderation.projections import PublicEvent
+from moderation.questions import Item
 
 CLIENT_MSG_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 STREAM_ID = re.compile(r"(0|[0-9]{1,20}-[0-9]{1,20})")
@@ -66,6 +67,8 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _typed(hint: Any, value: Any) -> Any:
+    if get_origin(hint) is tuple:
+        return tuple(value)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
     if hint is float and isinstance(value, int):
@@ -159,3 +162,19 @@ def id_key(stream_id: str) -> tuple[int, int]:
     """A stream id as a sortable pair ("0" is the start)."""
     ms, _, seq = stream_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+# Items of the board, as the store keeps them (the votes live in their own hash)
+
+
+def encode_item(item: Item) -> str:
+    data = {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+    del data["id"], data["votes"]
+    return dumps(data)
+
+
+def decode_item(item_id: str, data: str, votes: int = 0) -> Item:
+    raw = json.loads(data)
+    values = {name: _typed(hint, raw[name]) for name, hint in _hints(Item).items() if name in raw}
+    values.update(id=item_id, votes=votes)
+    return Item(**values)

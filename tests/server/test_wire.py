@@ -20,6 +20,22 @@ from moderation import (
     PostComment,
     RejectReason,
 )
+from moderation.events import (
+    CommentHidden,
+    CommentReleased,
+    QuestionAnswered,
+    QuestionApproved,
+    QuestionAsked,
+    QuestionDeferred,
+    QuestionMerged,
+    QuestionOnAir,
+    QuestionPromoted,
+    QuestionQueued,
+    QuestionRejected,
+    QuestionTagged,
+    QuestionVoted,
+)
+from moderation.model import ModerationReason
 from server.wire import (
     WireError,
     ack_frame,
@@ -44,6 +60,28 @@ EXAMPLES: list[Event] = [
         at=5, channel=Channel.WEB, client_msg_id="b", viewer="v", name="", text="x@y.kz",
         reason=HoldReason.EMAIL,
     ),
+    QuestionAsked(
+        at=6, channel=Channel.WEB, client_msg_id="q", viewer="v", name="", text="Су қашан?",
+        district="Алмалы", held="", suggested_topic="water", suggested_district="Алмалы",
+        similar=("1-0", "2-0"),
+    ),
+    QuestionVoted(at=7, question="6-0", viewer="v", votes=3),
+    QuestionPromoted(
+        at=8, by="aliya", item="4-0", version=2, channel=Channel.WEB, viewer="v", name="Ә",
+        text="Сәлем", suggested_topic="other", similar=(),
+    ),
+    CommentHidden(at=9, by="aliya", item="4-0", version=3, reason=ModerationReason.SPAM),
+    CommentReleased(at=10, by="aliya", item="5-0", version=2, posted_at=5, channel=Channel.WEB,
+                    name="", text="x@y.kz"),
+    QuestionApproved(at=11, by="aliya", item="6-0", version=2, asked_at=6, channel=Channel.WEB,
+                     name="", text="Су қашан?", topic="water", district="Алмалы", votes=0),
+    QuestionRejected(at=12, by="b", item="6-0", version=3, reason=ModerationReason.OFF_TOPIC),
+    QuestionMerged(at=13, by="b", item="8-0", version=2, into="6-0", into_version=4, votes=3),
+    QuestionQueued(at=14, by="b", item="6-0", version=5),
+    QuestionOnAir(at=15, by="b", item="6-0", version=6),
+    QuestionAnswered(at=16, by="b", item="6-0", version=7),
+    QuestionDeferred(at=17, by="b", item="6-0", version=8),
+    QuestionTagged(at=18, by="b", item="6-0", version=9, topic="water", district=""),
 ]  # fmt: skip
 
 
@@ -78,7 +116,9 @@ def test_a_comment_frame_parses() -> None:
         client_msg_id="Ab_-9", name="Аян", text="Сәлем"
     )
     no_name = '{"type": "comment", "client_msg_id": "x", "text": "t"}'
-    assert parse_client_message(no_name).name == ""
+    parsed = parse_client_message(no_name)
+    assert isinstance(parsed, PostComment)
+    assert parsed.name == ""
 
 
 def test_a_frame_over_64_kib_is_too_large() -> None:
@@ -89,7 +129,9 @@ def test_a_frame_over_64_kib_is_too_large() -> None:
 
 def test_a_lone_surrogate_escape_parses_and_is_cleaned_later() -> None:
     frame = '{"type": "comment", "client_msg_id": "s", "text": "a\\ud800b"}'
-    assert parse_client_message(frame).text == "a\ud800b"
+    parsed = parse_client_message(frame)
+    assert isinstance(parsed, PostComment)
+    assert parsed.text == "a\ud800b"
 
 
 def test_frames_to_the_client() -> None:
