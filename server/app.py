@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server import api, ops, pages
+from server import api, ops, pages, staff
 from server.embedded import EmbeddedRedis
 from server.errors import HANDLERS
 from server.hub import Hub
@@ -23,6 +23,7 @@ from server.security import SecurityHeaders
 from server.services import Services
 from server.settings import Settings
 from server.sockets import viewer_socket
+from server.staffstore import StaffStore
 from server.store import Durability, DurabilityReport, Store, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Halyq:
         Route("/healthz", ops.healthz),
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
+        *staff.ROUTES,
         Mount("/static", pages.static_files(), name="static"),
     ]
 
@@ -99,7 +101,12 @@ async def _running(settings: Settings) -> AsyncIterator[Services]:
         await _first_contact(store)
         secret = await store.shared_secret(settings.secret)
         services = Services(
-            settings=settings, store=store, hub=hub, metrics=metrics, secret=secret.encode()
+            settings=settings,
+            store=store,
+            staff=StaffStore(store.redis, store.prefix),
+            hub=hub,
+            metrics=metrics,
+            secret=secret.encode(),
         )
         checker = asyncio.get_running_loop().create_task(_recheck_durability(store))
         yield services

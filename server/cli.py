@@ -1,16 +1,18 @@
-"""The `halyq` command: serve, demo, and meeting administration from the shell."""
+"""The `halyq` command: serve, demo, and meeting and staff administration from the shell."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import getpass
 import json
 import logging
 import os
 import secrets
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
@@ -30,10 +32,22 @@ from moderation import (
 )
 from moderation.projections import meeting_for_viewer
 from server import meetings
+from server.accounts import (
+    AccountError,
+    AuditKind,
+    Role,
+    User,
+    check_name,
+    check_password,
+    generate_password,
+    hash_password,
+    parse_role,
+)
 from server.app import create_app
-from server.demo import ensure_demo
+from server.demo import ensure_demo, ensure_demo_users
 from server.embedded import EmbeddedRedis, EmbeddedRedisError
 from server.settings import Settings, SettingsError
+from server.staffstore import StaffStore
 from server.store import Store, StoreUnavailable
 from server.wire import MAX_FRAME_BYTES
 
@@ -81,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         _configure_logging(settings.log_level)
         result: int = args.run(args, settings)
         return result
-    except (SettingsError, EmbeddedRedisError, StoreUnavailable) as error:
+    except (SettingsError, EmbeddedRedisError, StoreUnavailable, AccountError) as error:
         sys.stderr.write(f"halyq: {error}\n")
         return 1
     except ModerationError as error:
@@ -131,7 +145,31 @@ def _parser() -> argparse.ArgumentParser:
     for sub in actions.choices.values():
         sub.add_argument("--json", action="store_true", help="print JSON")
         sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
+    _user_parser(commands)
     return parser
+
+
+def _user_parser(commands: Any) -> None:
+    user = commands.add_parser("user", help="add, list, change the role of and remove staff")
+    actions = user.add_subparsers(title="actions", required=True)
+    roles = [role.value for role in Role]
+    add = actions.add_parser("add", help="add a staff user (a password is asked, read or made)")
+    add.add_argument("name", help="1-40 of a-z, 0-9, '.', '_', '-'")
+    add.add_argument("--role", required=True, choices=roles)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(run=_user_add)
+    listing = actions.add_parser("list", help="list staff users")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=_user_list)
+    role = actions.add_parser("role", help="change a staff user's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=roles)
+    role.set_defaults(run=_user_role)
+    remove = actions.add_parser("remove", help="remove a staff user and end their sessions")
+    remove.add_argument("name")
+    remove.set_defaults(run=_user_remove)
+    for sub in actions.choices.values():
+        sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
 
 
 def _configure_logging(level: str) -> None:
@@ -242,6 +280,85 @@ def _end(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Staff users from the shell; each change goes to the staff audit log as done by "cli".
+
+CLI_ACTOR = "cli"
+
+
+def _with_staff(settings: Settings, work: Callable[[StaffStore], Awaitable[T]]) -> T:
+    return _with_store(settings, lambda store: work(StaffStore(store.redis, store.prefix)))
+
+
+def _new_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """From stdin, else asked twice on a terminal, else made up; True if made up."""
+    if args.password_stdin:
+        return check_password(sys.stdin.readline().rstrip("\r\n")), False
+    if sys.stdin.isatty():
+        password = check_password(getpass.getpass("Password: "))
+        if getpass.getpass("Password again: ") != password:
+            raise AccountError("the two passwords differ")
+        return password, False
+    return generate_password(), True
+
+
+def _user_add(args: argparse.Namespace, settings: Settings) -> int:
+    name, role = check_name(args.name), parse_role(args.role)
+    password, generated = _new_password(args)
+    user = User(name=name, role=role, password_hash=hash_password(password), created=time.time())
+
+    async def add(staff: StaffStore) -> None:
+        if not await staff.add_user(user):
+            raise AccountError(f"there is already a user {name!r}")
+        await staff.audit(AuditKind.USER_ADDED, CLI_ACTOR, user.created, subject=name,
+                          detail=role.value)  # fmt: skip
+
+    _with_staff(settings, add)
+    say(f"added {name} ({role.value})")
+    if generated:
+        say(f"password: {password}")
+        say("(shown only this once)")
+    return 0
+
+
+def _user_list(args: argparse.Namespace, settings: Settings) -> int:
+    users = _with_staff(settings, lambda staff: staff.users())
+    if args.json:
+        rows = [{"name": u.name, "role": u.role.value, "created": u.created} for u in users]
+        say(json.dumps(rows))
+        return 0
+    for user in users:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(user.created))
+        say(f"{user.name:20}  {user.role.value:9}  {created}")
+    return 0
+
+
+def _user_role(args: argparse.Namespace, settings: Settings) -> int:
+    role = parse_role(args.role)
+
+    async def change(staff: StaffStore) -> Role:
+        old = await staff.set_role(args.name, role)
+        if old is None:
+            raise AccountError(f"no user {args.name!r}")
+        await staff.audit(AuditKind.ROLE_CHANGED, CLI_ACTOR, time.time(), subject=args.name,
+                          detail=f"{old.value} -> {role.value}")  # fmt: skip
+        return old
+
+    old = _with_staff(settings, change)
+    say(f"{args.name}: {old.value} -> {role.value}")
+    return 0
+
+
+def _user_remove(args: argparse.Namespace, settings: Settings) -> int:
+    async def remove(staff: StaffStore) -> None:
+        if not await staff.remove_user(args.name):
+            raise AccountError(f"no user {args.name!r}")
+        await staff.audit(AuditKind.USER_REMOVED, CLI_ACTOR, time.time(), subject=args.name)
+
+    _with_staff(settings, remove)
+    say(f"removed {args.name}; their sessions have ended")
+    return 0
+
+
 # Serving
 
 
@@ -257,6 +374,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     with _redis_url(settings) as url:
         settings = settings.replace(redis_url=url)
         meeting = _with_store(settings, ensure_demo)
+        logins = _with_staff(settings, lambda staff: ensure_demo_users(staff, time.time()))
 
         def announce(base: str) -> None:
             say("Halyq demo is running (Ctrl+C stops it).")
@@ -265,6 +383,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  All meetings:          {base}/")
             say(f"  Readiness and metrics: {base}/readyz  {base}/metrics")
             say(f"  Admin API token:       {settings.admin_token}")
+            say(f"  Staff sign-in:         {base}/login?next=/console/{meeting.id}")
+            for name, password in logins.items():
+                say(f"    {name:19}  {password}")
             say(f"  Data folder:           {settings.data_dir.resolve()}")
 
         _run_server(settings, args.ready_file, announce=announce)

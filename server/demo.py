@@ -1,6 +1,8 @@
-"""The demo meeting `make demo` serves: an Almaty district, in Kazakh and Russian, already live."""
+"""What `make demo` serves: a live Almaty district meeting, and a demo staff user per role."""
 
 from __future__ import annotations
+
+import asyncio
 
 from moderation import (
     AkimLevel,
@@ -12,6 +14,8 @@ from moderation import (
     post_comment,
 )
 from server import meetings
+from server.accounts import AuditKind, Role, User, generate_password, hash_password
+from server.staffstore import StaffStore
 from server.store import Store
 
 DEMO_ID = "almaly-demo"
@@ -50,3 +54,22 @@ async def ensure_demo(store: Store) -> Meeting:
             event = post_comment(meeting, comment, viewer=f"demo{number}", now=meetings.now_ms())
             await store.post_comment(DEMO_ID, event)
     return meeting
+
+
+async def ensure_demo_users(staff: StaffStore, now: float) -> dict[str, str]:
+    """`demo-admin`, `demo-moderator`, ...: made if missing, with new passwords at each start.
+
+    Returns each name's password; they are printed once, so a demo restart resets them.
+    """
+    passwords = {}
+    for role in Role:
+        name, password = f"demo-{role.value}", generate_password()
+        password_hash = await asyncio.to_thread(hash_password, password)
+        user = User(name=name, role=role, password_hash=password_hash, created=now)
+        if await staff.add_user(user):
+            await staff.audit(AuditKind.USER_ADDED, "demo", now, subject=name, detail=role.value)
+        else:
+            await staff.set_password_hash(name, password_hash)
+            await staff.set_role(name, role)
+        passwords[name] = password
+    return passwords

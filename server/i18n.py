@@ -121,6 +121,31 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     ),
     "language": ("Тіл", "Язык", "Language"),
     "back": ("Барлық кездесулер", "Все встречи", "All meetings"),
+    # staff login
+    "login_title": ("Қызметкерлердің кіруі", "Вход для сотрудников", "Staff sign-in"),
+    "login_name": ("Пайдаланушы аты", "Имя пользователя", "User name"),
+    "login_password": ("Құпиясөз", "Пароль", "Password"),
+    "login_submit": ("Кіру", "Войти", "Sign in"),
+    "login_failed": (
+        "Пайдаланушы аты немесе құпиясөз қате",
+        "Неверное имя пользователя или пароль",
+        "Wrong user name or password",
+    ),
+    "login_throttled": (
+        "Әрекет тым көп. Бір минуттан кейін қайталап көріңіз",
+        "Слишком много попыток. Повторите через минуту",
+        "Too many attempts. Please try again in a minute",
+    ),
+    "login_stale": (
+        "Бет ескірді: қайта кіріп көріңіз",
+        "Страница устарела: попробуйте войти ещё раз",
+        "The page had expired: please sign in again",
+    ),
+    "logout": ("Шығу", "Выйти", "Sign out"),
+    "role_admin": ("Әкімші", "Администратор", "Administrator"),
+    "role_moderator": ("Модератор", "Модератор", "Moderator"),
+    "role_operator": ("Телефон операторы", "Оператор телефона", "Phone operator"),
+    "role_producer": ("Продюсер", "Продюсер", "Producer"),
 }
 
 JS_KEYS = (

@@ -70,7 +70,8 @@ def static_files() -> Static:
     return Static(directory=FRONTEND / "static")
 
 
-def _context(request: Request) -> dict[str, object]:
+def page_context(request: Request) -> dict[str, object]:
+    """What every page's template reads: the request, its language and the translator."""
     services: Services = request.app.state.services
     lang = pick_language(
         request.query_params,
@@ -87,7 +88,8 @@ def _context(request: Request) -> dict[str, object]:
     }
 
 
-def _remember(request: Request, response: Response, lang: str) -> Response:
+def remember_language(request: Request, response: Response, lang: str) -> Response:
+    """Keep a language chosen with `?lang=` in a cookie, for the pages that follow."""
     secure = request.url.scheme == "https"
     if request.query_params.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, max_age=YEAR, samesite="lax", secure=secure)
@@ -101,9 +103,9 @@ async def index(request: Request) -> Response:
     meetings = sorted(
         await services.store.meetings(), key=lambda m: (order[m.status], -m.created_at)
     )
-    context = _context(request) | {"meetings": meetings}
+    context = page_context(request) | {"meetings": meetings}
     response = request.app.state.templates.TemplateResponse(request, "index.html", context)
-    return _remember(request, response, str(context["lang"]))
+    return remember_language(request, response, str(context["lang"]))
 
 
 async def meeting_page(request: Request) -> Response:
@@ -111,7 +113,7 @@ async def meeting_page(request: Request) -> Response:
     services: Services = request.app.state.services
     meeting_id = request.path_params["meeting_id"]
     meeting = await services.store.meeting(meeting_id) if is_meeting_id(meeting_id) else None
-    context = _context(request)
+    context = page_context(request)
     lang = str(context["lang"])
     if meeting is None:
         return error_page(request, 404, "not_found")
@@ -139,12 +141,12 @@ async def meeting_page(request: Request) -> Response:
             samesite="lax",
             secure=request.url.scheme == "https",
         )
-    return _remember(request, response, lang)
+    return remember_language(request, response, lang)
 
 
 def error_page(request: Request, status: int, key: str) -> HTMLResponse:
     """The error page in the request's language; `key` names the message."""
-    context = _context(request)
+    context = page_context(request)
     context |= {"status": status, "message": translator(str(context["lang"]))(key)}
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, "error.html", context, status_code=status

@@ -1,15 +1,18 @@
-"""What a running app holds: settings, the store, the hub, metrics and the signing secret."""
+"""What a running app holds: settings, the stores, the hub, metrics, the clock and the secret."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.hub import Hub
 from server.metrics import Metrics
 from server.settings import Settings
+from server.staffstore import StaffStore
 from server.store import Store
 
 VIEWER_COOKIE = "halyq_viewer"
@@ -19,9 +22,11 @@ VIEWER_COOKIE = "halyq_viewer"
 class Services:
     settings: Settings
     store: Store
+    staff: StaffStore
     hub: Hub
     metrics: Metrics
     secret: bytes = field(repr=False)
+    clock: Callable[[], float] = time.time  # sessions and login throttling; tests advance it
 
     def sign(self, purpose: str, value: str) -> str:
         digest = hmac.new(self.secret, f"{purpose}:{value}".encode(), hashlib.sha256)

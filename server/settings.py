@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moderation.decide import LANGUAGES
+
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -36,6 +39,7 @@ class Settings:
     slow_mode_burst: int = 2
     accept_nondurable: bool = False
     allowed_origins: tuple[str, ...] = ()
+    staff_origins: tuple[str, ...] = ()
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -50,6 +54,11 @@ class Settings:
             raise SettingsError("HALYQ_PORT must be a TCP port")
         if self.workers < 1:
             raise SettingsError("HALYQ_WORKERS must be at least 1")
+        for origin in self.staff_origins:
+            if not ORIGIN.fullmatch(origin):
+                raise SettingsError(
+                    f"HALYQ_STAFF_ORIGINS: {origin!r} is not an origin like https://example.kz"
+                )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
