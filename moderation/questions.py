@@ -176,7 +176,7 @@ def _apply(board: Board, event_id: str, event: Event) -> list[Item]:
     if isinstance(event, CommentPosted | CommentHeld):
         return [comment_item(event_id, event)]
     if isinstance(event, QuestionAsked):
-        return [_asked(event_id, event)]
+        return [question_item(event_id, event)]
     if isinstance(event, QuestionVoted):
         return _voted(board, event)
     if isinstance(event, Change):
@@ -184,7 +184,8 @@ def _apply(board: Board, event_id: str, event: Event) -> list[Item]:
     return []
 
 
-def _asked(event_id: str, event: QuestionAsked) -> Item:
+def question_item(event_id: str, event: QuestionAsked) -> Item:
+    """The new question an asking creates, under the id its event gets."""
     return Item(
         id=event_id,
         kind=ItemKind.QUESTION,

@@ -49,6 +49,8 @@ PUBLIC_ROUTES = frozenset(
         "/metrics",
         "/static",
         "/login",
+        "/m/{meeting_id}/transparency",
+        "/api/meetings/{meeting_id}/transparency",
     }
 )
 
@@ -67,6 +69,12 @@ POLICIES: dict[str, Policy] = {
     "/static": PUBLIC,
     "/login": PUBLIC,
     "/logout": SIGNED_IN,
+    "/console": staff(Permission.VIEW_CONSOLE),
+    "/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
+    "/console/{meeting_id}/audit": staff(Permission.VIEW_AUDIT),
+    "/ws/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
+    "/m/{meeting_id}/transparency": PUBLIC,
+    "/api/meetings/{meeting_id}/transparency": PUBLIC,
 }
 
 

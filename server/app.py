@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server import api, ops, pages, staff
+from server import api, console, ops, pages, staff
 from server.embedded import EmbeddedRedis
 from server.errors import HANDLERS
 from server.hub import Hub
@@ -49,6 +49,12 @@ def create_app(settings: Settings | None = None) -> Halyq:
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
         *staff.ROUTES,
+        Route("/console", console.console_index, name="console_index"),
+        Route("/console/{meeting_id}", console.console_page, name="console"),
+        Route("/console/{meeting_id}/audit", console.audit_page, name="audit"),
+        WebSocketRoute("/ws/console/{meeting_id}", console.console_socket, name="console_socket"),
+        Route("/m/{meeting_id}/transparency", console.transparency_page, name="transparency"),
+        Route("/api/meetings/{meeting_id}/transparency", console.transparency_json),
         Mount("/static", pages.static_files(), name="static"),
     ]
 

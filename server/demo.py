@@ -13,8 +13,11 @@ from moderation import (
     StartMeeting,
     post_comment,
 )
+from moderation.commands import AskQuestion
+from moderation.questions import ask_question, question_item
 from server import meetings
 from server.accounts import AuditKind, Role, User, generate_password, hash_password
+from server.moderating import PENDING
 from server.staffstore import StaffStore
 from server.store import Store
 
@@ -27,6 +30,13 @@ SEED = (
     ("Марина", "Почему автобус №32 на Жибек Жолы ходит раз в 40 минут?"),
     ("Ерлан", "Позвоните мне 8 701 234 56 78, расскажу про свалку у арыка"),
     ("Данияр", "Ыстық су үш күннен бері жоқ. Қашан береді?"),
+)
+# Questions for the console: the second repeats the first in Kazakh Latin letters.
+QUESTIONS = (
+    ("Әсел", "Төле би көшесіндегі жол қашан жөнделеді?"),
+    ("Asel", "Tole bi koshesindegi jol qashan jondeledi?"),
+    ("Виктор", "Когда заменят трубы отопления в домах по улице Байзакова?"),
+    ("Гүлнар", "Мектепке жақын жерде бағдаршам орнатыла ма?"),
 )
 
 
@@ -53,6 +63,12 @@ async def ensure_demo(store: Store) -> Meeting:
             comment = PostComment(client_msg_id=f"demo-seed-{number}", name=name, text=text)
             event = post_comment(meeting, comment, viewer=f"demo{number}", now=meetings.now_ms())
             await store.post_comment(DEMO_ID, event)
+        for number, (name, text) in enumerate(QUESTIONS, start=1):
+            question = AskQuestion(client_msg_id=f"demo-question-{number}", name=name, text=text)
+            earlier = await store.question_texts(DEMO_ID)
+            asked = ask_question(meeting, question, viewer=f"demoq{number}",
+                                 now=meetings.now_ms(), earlier=earlier)  # fmt: skip
+            await store.post_comment(DEMO_ID, asked, question_item(PENDING, asked))
     return meeting
 
 

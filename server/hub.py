@@ -14,10 +14,11 @@ import logging
 import struct
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from moderation import Meeting, MeetingEnded, MeetingStarted, apply
-from moderation.projections import PublicEvent, for_viewer
+from moderation.projections import PublicEvent, for_staff, for_viewer
+from moderation.questions import Board
 from server.metrics import Metrics
 from server.store import Entry, Store, StoreUnavailable
 from server.wire import events_frame, id_key
@@ -182,6 +183,9 @@ class Feed:
         self.meeting: Meeting | None = None
         self.position = "0-0"
         self.viewers: set[Connection] = set()
+        # Consoles, each with whether it may see contact details, and the board they share.
+        self.staff: dict[Connection, bool] = {}
+        self.board: Board | None = None
         self.ready = asyncio.Event()
         self.failure: BaseException | None = None
         self.task: asyncio.Task[None] | None = None
@@ -223,7 +227,7 @@ class Feed:
         self.hub.forget(self)
 
     def _idle_for_long(self) -> bool:
-        if self.viewers:
+        if self.viewers or self.staff:
             self._empty_since = time.monotonic()
             return False
         return time.monotonic() - self._empty_since > IDLE_GRACE
@@ -251,16 +255,60 @@ class Feed:
             shown = for_viewer(event_id, event)
             if shown is not None:
                 public.append(shown)
+        staff = self._staff_events(entries)
         self.position = entries[-1][0]
         cost = loop.time() - began
+        # Consoles first: a few connections, and moderators should not wait for every viewer.
+        for contacts, events in staff.items():
+            targets = {conn for conn, sees in self.staff.items() if sees is contacts}
+            if events and targets:
+                cost += await self._hand_out(targets, Batch(events, self.position))
         if public and self.viewers:
-            cost += await self._hand_out(Batch(public, self.position))
+            cost += await self._hand_out(self.viewers, Batch(public, self.position))
         self.hub.metrics.fanout_latency.observe(max(0.0, time.time() - entries[0][1].at / 1000))
         # The next batch waits so that fan-out keeps to its share of the time, but never longer
         # than `max_delay`; after a quiet spell the next event goes out at once.
         self._next_at = began + min(cost / DUTY, max(cost, self.hub.max_delay))
 
-    async def _hand_out(self, batch: Batch) -> float:
+    def _staff_events(self, entries: list[Entry]) -> dict[bool, list[PublicEvent]]:
+        """Each event as consoles see it: what happened and the items it changed, as they are."""
+        board = self.board
+        if board is None:
+            return {}
+        found: dict[bool, list[PublicEvent]] = {sees: [] for sees in set(self.staff.values())}
+        for event_id, event in entries:
+            changed = board.apply(event_id, event)
+            if not changed:
+                continue
+            for contacts, events in found.items():
+                items = [for_staff(item, contacts=contacts) for item in changed]
+                events.append({"id": event_id, "kind": event.kind, "items": items})  # type: ignore[dict-item]
+        return found
+
+    async def staff_board(self) -> Board:
+        """The board as of `position`, folded from the record when the first console comes."""
+        if self.board is not None:
+            return self.board
+        board: Board = Board()
+        folded: str | None = None
+        while True:
+            target = self.position
+            if folded is not None and id_key(folded) >= id_key(target):
+                break
+            start = "-" if folded is None else "(" + folded
+            chunk = await self.hub.store.range(self.meeting_id, start, target, count=2000)
+            for event_id, event in chunk:
+                board.apply(event_id, event)
+            folded = chunk[-1][0] if chunk else target
+            if (built := self._built()) is not None:  # another console built it meanwhile
+                return built
+        self.board = board  # no await since `position` was checked: nothing is missed
+        return board
+
+    def _built(self) -> Board | None:
+        return self.board
+
+    async def _hand_out(self, connections: Collection[Connection], batch: Batch) -> float:
         """Give the batch to every connection, in slices, so comments and acks get through.
 
         A connection that joins meanwhile already has this batch in its catch-up history.
@@ -268,13 +316,14 @@ class Feed:
         """
         metrics = self.hub.metrics
         clock = asyncio.get_running_loop().time
-        targets = list(self.viewers)
+        targets = list(connections)
         busy = 0.0
         for start in range(0, len(targets), FANOUT_SLICE):
             began = clock()
             for conn in targets[start : start + FANOUT_SLICE]:
                 if not conn.push(batch):
                     self.viewers.discard(conn)
+                    self.staff.pop(conn, None)
                     metrics.slow_clients_dropped.inc()
                     conn.on_lag()
             busy += clock() - began
@@ -317,6 +366,21 @@ class Hub:
 
     def leave(self, feed: Feed, conn: Connection) -> None:
         feed.viewers.discard(conn)
+        if feed.staff.pop(conn, None) is not None and not feed.staff:
+            feed.board = None  # rebuilt from the record when a console comes again
+
+    async def join_staff(self, meeting_id: str, conn: Connection, *, contacts: bool) -> Feed:
+        """Attach a console: on return `feed.board` is as of `feed.position`, which the
+        console gets as its snapshot before being released."""
+        feed = await self.join(meeting_id, conn)
+        feed.viewers.discard(conn)
+        try:
+            await feed.staff_board()
+        except BaseException:
+            self.leave(feed, conn)
+            raise
+        feed.staff[conn] = contacts
+        return feed
 
     def forget(self, feed: Feed) -> None:
         if self.feeds.get(feed.meeting_id) is feed:
@@ -333,7 +397,7 @@ class Hub:
 
     @property
     def connections(self) -> int:
-        return sum(len(feed.viewers) for feed in self.feeds.values())
+        return sum(len(feed.viewers) + len(feed.staff) for feed in self.feeds.values())
 
     async def close(self) -> None:
         tasks = [feed.task for feed in self.feeds.values() if feed.task is not None]

@@ -42,6 +42,12 @@ class Metrics:
             "Connections closed because their outbox overflowed",
             registry=r,
         )
+        self.moderation = Counter(
+            "halyq_moderation_actions_total",
+            "Staff actions applied, by event",
+            ["kind"],
+            registry=r,
+        )
         self.bad_frames = Counter(
             "halyq_bad_frames_total", "Inbound frames refused, by error", ["error"], registry=r
         )

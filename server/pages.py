@@ -16,6 +16,7 @@ from starlette.types import Scope
 import frontend
 from moderation import MeetingStatus
 from moderation.projections import meeting_for_viewer
+from moderation.tagging import districts_of
 from moderation.text import MAX_COMMENT_CHARS
 from server.i18n import LANG_COOKIE, LANGUAGE_NAMES, js_strings, pick_language, translator
 from server.meetings import is_meeting_id
@@ -123,6 +124,7 @@ async def meeting_page(request: Request) -> Response:
         "lang": lang,
         "maxChars": MAX_COMMENT_CHARS,
         "strings": js_strings(lang),
+        "districts": list(districts_of(meeting.territory)),
     }
     context |= {
         "meeting": meeting,

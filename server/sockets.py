@@ -17,9 +17,12 @@ from starlette import status
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from moderation import CommentRejected, Meeting, PostComment, RejectReason, post_comment
+from moderation.commands import AskQuestion, Vote
 from moderation.projections import for_viewer, meeting_for_viewer
+from moderation.questions import ask_question, question_item
 from server.hub import Connection, Feed
 from server.meetings import is_meeting_id, now_ms
+from server.moderating import PENDING
 from server.services import VIEWER_COOKIE, Services
 from server.store import Appended, Durability, Entry, Refused, StoreUnavailable
 from server.transport import TRANSPORT
@@ -34,6 +37,7 @@ from server.wire import (
     is_stream_id,
     parse_client_message,
     rejected_frame,
+    voted_frame,
 )
 
 logger = logging.getLogger(__name__)
@@ -164,9 +168,10 @@ class ViewerSession:
         """Send the history up to the feed's position; returns the id the client now has."""
         store, settings = self.services.store, self.services.settings
         position = feed.position
-        held, as_of = await store.snapshot(self.meeting_id)
+        snapshot = await store.snapshot(self.meeting_id)
         assert feed.meeting is not None
-        await self._send(hello_frame(meeting_for_viewer(feed.meeting), held, as_of))
+        meeting = meeting_for_viewer(feed.meeting)
+        await self._send(hello_frame(meeting, snapshot.held, snapshot.as_of, snapshot.questions))
         if after is not None and after != "0":
             # Inclusive start: the first entry must be `after` itself, or that history is gone.
             limit = settings.resume_limit
@@ -215,6 +220,9 @@ class ViewerSession:
             else:
                 await self._reject(error.client_msg_id, RejectReason.INVALID, error.detail)
             return
+        if isinstance(command, Vote):
+            await self._vote(command, arrived)
+            return
         if not self._flood_allows(arrived):
             await self._reject(
                 command.client_msg_id, RejectReason.RATE_LIMITED, "too many frames", retry_after=1
@@ -229,17 +237,48 @@ class ViewerSession:
             result = Refused("unavailable")
         await self._answer(command.client_msg_id, result, arrived)
 
-    async def _record(self, feed: Feed, command: PostComment) -> Appended | Refused:
-        """Decide on the comment and append it; the store's guards have the last word."""
+    async def _record(self, feed: Feed, command: PostComment | AskQuestion) -> Appended | Refused:
+        """Decide on the comment or question and append it; the store's guards have the last
+        word."""
         store = self.services.store
-        meeting = feed.meeting
-        if meeting is None or not meeting.is_live:
-            meeting = await store.meeting(self.meeting_id) or meeting  # the feed may lag
-        assert meeting is not None
+        meeting = await self._meeting(feed)
+        if isinstance(command, AskQuestion):
+            earlier = await store.question_texts(self.meeting_id)
+            asked = ask_question(
+                meeting, command, viewer=self.viewer, now=now_ms(), earlier=earlier
+            )
+            if not self._durable():
+                return Refused("not_durable")
+            return await store.post_comment(self.meeting_id, asked, question_item(PENDING, asked))
         event = post_comment(meeting, command, viewer=self.viewer, now=now_ms())
         if not self._durable():
             return Refused("not_durable")
         return await store.post_comment(self.meeting_id, event)
+
+    async def _meeting(self, feed: Feed) -> Meeting:
+        meeting = feed.meeting
+        if meeting is None or not meeting.is_live:
+            meeting = await self.services.store.meeting(self.meeting_id) or meeting  # feed lags
+        assert meeting is not None
+        return meeting
+
+    async def _vote(self, command: Vote, arrived: float) -> None:
+        if not self._flood_allows(arrived):
+            await self._send(error_frame("rate_limited", "too many frames"))
+            return
+        try:
+            status, votes = await self.services.store.vote(
+                self.meeting_id, command.question, self.viewer, now_ms()
+            )
+        except StoreUnavailable:
+            await self._send(error_frame("unavailable", "try again"))
+            return
+        if status in ("ok", "dup"):
+            await self._send(voted_frame(command.question, votes, repeated=status == "dup"))
+        elif status == "closed":
+            await self._send(error_frame("meeting_closed", "votes are taken while live"))
+        else:
+            await self._send(error_frame("not_votable", "no public question with that id"))
 
     async def _refused(
         self, client_msg_id: str, rejection: CommentRejected, arrived: float
@@ -281,7 +320,8 @@ class ViewerSession:
 
     async def _ack(self, client_msg_id: str, result: Appended, arrived: float) -> None:
         metrics = self.services.metrics
-        metrics.comments.labels("held" if result.held else "posted").inc()
+        label = result.held if result.held == "question" else "held" if result.held else "posted"
+        metrics.comments.labels(label).inc()
         metrics.ack_latency.observe(time.monotonic() - arrived)
         await self._send(ack_frame(client_msg_id, result.id, result.held))
 

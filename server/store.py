@@ -21,8 +21,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from moderation import Comment, Conflict, Event, Meeting, MeetingCreated, NotFound
+from moderation.events import CommentHeld, CommentPosted, QuestionAsked
 from moderation.model import AkimLevel, MeetingStatus, SlowMode
-from server.wire import decode_event, encode_event
+from moderation.questions import MERGE_TARGETS, Item, ItemKind, comment_item
+from server.wire import decode_event, decode_item, encode_event, encode_item, id_key
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ T = TypeVar("T")
 Entry = tuple[str, Event]
 SOCKET_TIMEOUT = 5.0
 MAX_CONNECTIONS = 64
+MAX_READERS = 16  # one blocking XREAD per live meeting in this process
 MAX_BLOCK_MS = 2000
 
 
@@ -59,6 +62,15 @@ class Appended:
     id: str
     held: str
     duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a viewer's page starts from: held counts and public questions, as of `as_of`."""
+
+    held: dict[str, int]
+    questions: list[dict[str, Any]]
+    as_of: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,20 +104,16 @@ class Store:
         # Blocking reads (XREAD BLOCK) must stay well under the socket timeout. The pool is
         # bounded: a reconnect storm of viewers waits for a connection instead of opening
         # thousands of them.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=SOCKET_TIMEOUT,
-            decode_responses=True,
-            health_check_interval=10,
-            socket_timeout=SOCKET_TIMEOUT,
-            socket_connect_timeout=2.0,
-        )
-        self.redis = aioredis.Redis(connection_pool=pool)
+        self.redis = _client(url, MAX_CONNECTIONS)
+        # Feeds' blocking reads have connections of their own: a burst of writes waiting for
+        # the main pool never starves the readers that deliver them.
+        self.readers = _client(url, MAX_READERS)
         self.durability = DurabilityReport(Durability.NONE, "not checked yet")
         self._post = self.redis.register_script(_script("post_comment"))
         self._create = self.redis.register_script(_script("create_meeting"))
         self._change = self.redis.register_script(_script("change_meeting"))
+        self._apply = self.redis.register_script(_script("apply_changes"))
+        self._vote = self.redis.register_script(_script("vote"))
 
     # Key names: one prefix, one function per shape; a meeting's keys share a hash tag.
 
@@ -124,6 +132,18 @@ class Store:
     def _held(self, mid: str) -> str:
         return f"{self.prefix}m:{{{mid}}}:held"
 
+    def _items(self, mid: str) -> str:
+        return f"{self.prefix}m:{{{mid}}}:items"
+
+    def _votes(self, mid: str) -> str:
+        return f"{self.prefix}m:{{{mid}}}:votes"
+
+    def _voters(self, mid: str, question: str) -> str:
+        return f"{self.prefix}m:{{{mid}}}:voters:{question}"
+
+    def _public(self, mid: str) -> str:
+        return f"{self.prefix}m:{{{mid}}}:public"
+
     def _index(self) -> str:
         return f"{self.prefix}meetings"
 
@@ -132,8 +152,9 @@ class Store:
         await self.redis.ping()
 
     async def close(self) -> None:
-        await self.redis.aclose()
-        await self.redis.connection_pool.disconnect()
+        for client in (self.redis, self.readers):
+            await client.aclose()
+            await client.connection_pool.disconnect()
 
     @_translated
     async def check_durability(self) -> DurabilityReport:
@@ -205,31 +226,37 @@ class Store:
 
     # Comments
 
-    @_translated
-    async def post_comment(self, meeting_id: str, event: Comment) -> Appended | Refused:
-        """Append a comment unless its id was seen, the meeting is closed or it comes too fast.
+    async def _durably(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """Run a writing script; answers only after its append is durable (see `Durability`)."""
+        if self.durability.mode is not Durability.WAITAOF:
+            return await script(keys=keys, args=args)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await script(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAITAOF", 1, 0, 5000)
+            reply, (local, _) = await pipe.execute()
+        if int(local) < 1:
+            raise StoreUnavailable("WAITAOF timed out: the append is not known to be on disk")
+        return reply
 
-        Answers only after the append is durable (see `Durability`).
-        """
+    @_translated
+    async def post_comment(
+        self, meeting_id: str, event: Comment | QuestionAsked, creates: Item | None = None
+    ) -> Appended | Refused:
+        """Append a comment (or a question, which `creates` an item) unless its id was seen,
+        the meeting is closed or it comes too fast."""
         kind, data = encode_event(event)
-        held = getattr(event, "reason", "")
+        # `held` is remembered with the id: a filter's reason, or "question" (acked "pending").
+        held = "question" if creates else getattr(event, "reason", "")
         keys = [
             self._stream(meeting_id),
             self._meeting(meeting_id),
             self._seen(meeting_id),
             self._bucket(meeting_id, event.viewer),
             self._held(meeting_id),
+            self._items(meeting_id),
         ]
-        args = [event.client_msg_id, kind, data, held]
-        if self.durability.mode is Durability.WAITAOF:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                await self._post(keys=keys, args=args, client=pipe)
-                pipe.execute_command("WAITAOF", 1, 0, 5000)
-                (status, value), (local, _) = await pipe.execute()
-            if int(local) < 1:
-                raise StoreUnavailable("WAITAOF timed out: the append is not known to be on disk")
-        else:
-            status, value = await self._post(keys=keys, args=args)
+        args = [event.client_msg_id, kind, data, held, encode_item(creates) if creates else ""]
+        status, value = await self._durably(self._post, keys, args)
         if status == "ok":
             return Appended(str(value), str(held))
         if status == "dup":
@@ -238,6 +265,95 @@ class Store:
         if status == "rate":
             return Refused("rate_limited", int(value))
         return Refused("closed" if status == "closed" else "missing")
+
+    # The board: items, votes, public questions
+
+    @_translated
+    async def items(self, meeting_id: str, ids: list[str]) -> dict[str, Item]:
+        """The items with these ids as they are now (unknown ids are left out)."""
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._items(meeting_id), ids)
+            pipe.hmget(self._votes(meeting_id), ids)
+            rows, votes = await pipe.execute()
+        found: dict[str, Item] = {}
+        for item_id, row, count in zip(ids, rows, votes, strict=True):
+            if row is not None:
+                found[item_id] = decode_item(item_id, row, int(count or 0))
+                continue
+            entries = await self.range(meeting_id, item_id, item_id, count=1)
+            if entries and isinstance(entries[0][1], CommentPosted | CommentHeld):
+                found[item_id] = comment_item(item_id, entries[0][1])
+        return found
+
+    @_translated
+    async def question_texts(self, meeting_id: str) -> list[tuple[str, str]]:
+        """The meeting's questions that others may repeat, as (id, text), oldest first."""
+        rows = await self.redis.hgetall(self._items(meeting_id))
+        questions = [decode_item(str(i), str(row)) for i, row in rows.items()]
+        found = [
+            (q.id, q.text)
+            for q in questions
+            if q.kind is ItemKind.QUESTION and q.status in MERGE_TARGETS
+        ]
+        return sorted(found, key=lambda pair: id_key(pair[0]))
+
+    @_translated
+    async def apply_changes(
+        self,
+        meeting_id: str,
+        checks: dict[str, int],
+        events: list[tuple[Event, Item | None]],
+        items: list[Item],
+        public: dict[str, str],
+        merge: tuple[str, str] | None = None,
+    ) -> tuple[str, str]:
+        """Append `events` and store `items` if every item in `checks` is at that version.
+
+        An event may create an item (a promoted question), stored under the event's id.
+        `public` maps questions to their public JSON ("" removes one). Returns the first and
+        last ids appended; raises `Conflict` when an item moved on.
+        """
+        source, into = merge or ("", "")
+        keys = [
+            self._stream(meeting_id),
+            self._items(meeting_id),
+            self._votes(meeting_id),
+            self._public(meeting_id),
+            self._voters(meeting_id, source),
+            self._voters(meeting_id, into),
+        ]
+        args: list[Any] = [len(checks)]
+        for item_id, version in checks.items():
+            args += [item_id, version]
+        args.append(len(events))
+        for event, creates in events:
+            args += [*encode_event(event), encode_item(creates) if creates else ""]
+        args.append(len(items))
+        for item in items:
+            args += [item.id, encode_item(item)]
+        args.append(len(public))
+        for item_id, shown in public.items():
+            args += [item_id, shown]
+        args.append(into)
+        status, first, last = await self._durably(self._apply, keys, args)
+        if status == "conflict":
+            raise Conflict(f"item {first} changed meanwhile: it is at version {last}")
+        return str(first), str(last)
+
+    @_translated
+    async def vote(self, meeting_id: str, question: str, viewer: str, now: int) -> tuple[str, int]:
+        """Count a viewer's up-vote: ("ok" | "dup" | "missing" | "closed", votes now)."""
+        keys = [
+            self._stream(meeting_id),
+            self._meeting(meeting_id),
+            self._public(meeting_id),
+            self._voters(meeting_id, question),
+            self._votes(meeting_id),
+        ]
+        status, _, votes = await self._durably(self._vote, keys, [question, viewer, now])
+        return str(status), int(votes)
 
     @_translated
     async def seen(self, meeting_id: str, client_msg_id: str) -> Appended | None:
@@ -249,13 +365,25 @@ class Store:
         return Appended(event_id, reason, duplicate=True)
 
     @_translated
-    async def snapshot(self, meeting_id: str) -> tuple[dict[str, int], str]:
-        """The held counts and the stream id they are counted up to, read atomically."""
+    async def snapshot(self, meeting_id: str) -> Snapshot:
+        """The held counts and public questions, and the stream id they are as of, atomically."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(self._held(meeting_id))
+            pipe.hgetall(self._public(meeting_id))
+            pipe.hgetall(self._votes(meeting_id))
             pipe.xrevrange(self._stream(meeting_id), count=1)
-            counts, top = await pipe.execute()
-        return {k: int(v) for k, v in counts.items()}, (top[0][0] if top else "0-0")
+            counts, shown, votes, top = await pipe.execute()
+        questions = []
+        for question_id, data in shown.items():
+            question = json.loads(data)
+            question["votes"] = int(votes.get(question_id, 0))
+            questions.append(question)
+        questions.sort(key=lambda q: id_key(q["id"]))
+        return Snapshot(
+            held={k: int(v) for k, v in counts.items()},
+            questions=questions,
+            as_of=top[0][0] if top else "0-0",
+        )
 
     # Reading the record
 
@@ -268,7 +396,7 @@ class Store:
     async def read(self, meeting_id: str, after: str, *, count: int, block_ms: int) -> list[Entry]:
         """Entries after `after`, waiting up to `block_ms` for the first (XREAD BLOCK)."""
         block = min(block_ms, MAX_BLOCK_MS) if block_ms else None
-        reply: Any = await self.redis.xread(
+        reply: Any = await self.readers.xread(
             {self._stream(meeting_id): after}, count=count, block=block
         )
         return [_entry(raw) for _, rows in reply or () for raw in rows]
@@ -284,6 +412,19 @@ class Store:
         """The last `count` entries up to `end`, oldest first."""
         rows: Any = await self.redis.xrevrange(self._stream(meeting_id), end, "-", count=count)
         return [_entry(raw) for raw in reversed(rows)]
+
+
+def _client(url: str, connections: int) -> aioredis.Redis:
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=connections,
+        timeout=SOCKET_TIMEOUT,
+        decode_responses=True,
+        health_check_interval=10,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=2.0,
+    )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def _entry(raw: Any) -> Entry:

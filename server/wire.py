@@ -13,6 +13,7 @@ import re
 from typing import Any, get_origin, get_type_hints
 
 from moderation import KINDS, Event, PostComment, RejectReason
+from moderation.commands import AskQuestion, Moderate, Vote
 from moderation.projections import PublicEvent
 from moderation.questions import Item
 
@@ -85,8 +86,7 @@ def _plain(value: object) -> object:
 # Client to server
 
 
-def parse_client_message(text: str) -> PostComment:
-    """The comment a client sent, or a `WireError` saying what is wrong with the frame."""
+def _message(text: str) -> dict[str, Any]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         raise WireError("too_large", f"a frame is at most {MAX_FRAME_BYTES} bytes")
     try:
@@ -95,8 +95,21 @@ def parse_client_message(text: str) -> PostComment:
         raise WireError("invalid_json", "the frame is not JSON") from None
     if not isinstance(message, dict):
         raise WireError("invalid_json", "the frame must be a JSON object")
+    return message
+
+
+def parse_client_message(text: str) -> PostComment | AskQuestion | Vote:
+    """What a viewer sent, or a `WireError` saying what is wrong with the frame."""
+    message = _message(text)
     kind = message.get("type")
-    if kind != "comment":
+    if kind == "vote":
+        question = message.get("question")
+        if not isinstance(question, str) or not is_stream_id(question):
+            raise WireError("invalid", "question must be a question's id")
+        return Vote(question=question)
+    if kind == "command":
+        raise WireError("forbidden", "staff commands are sent from the console")
+    if kind not in ("comment", "question"):
         raise WireError("unknown_type", f"unknown message type {str(kind)[:40]!r}")
     client_msg_id = message.get("client_msg_id")
     if not isinstance(client_msg_id, str) or not CLIENT_MSG_ID.fullmatch(client_msg_id):
@@ -104,7 +117,34 @@ def parse_client_message(text: str) -> PostComment:
     name, body = message.get("name", ""), message.get("text")
     if not isinstance(name, str) or not isinstance(body, str):
         raise WireError(RejectReason.INVALID, "name and text must be strings", client_msg_id)
-    return PostComment(client_msg_id=client_msg_id, name=name, text=body)
+    if kind == "comment":
+        return PostComment(client_msg_id=client_msg_id, name=name, text=body)
+    district = message.get("district", "")
+    if not isinstance(district, str):
+        raise WireError(RejectReason.INVALID, "district must be a string", client_msg_id)
+    return AskQuestion(client_msg_id=client_msg_id, name=name, text=body, district=district)
+
+
+COMMAND_FIELDS = ("reason", "into", "topic", "district")
+
+
+def parse_staff_message(text: str) -> tuple[str, Moderate]:
+    """A console's command and its `cmd` id (echoed in the answer), or a `WireError`."""
+    message = _message(text)
+    if message.get("type") != "command":
+        raise WireError("unknown_type", f"unknown message type {str(message.get('type'))[:40]!r}")
+    cmd = message.get("cmd")
+    if not isinstance(cmd, str) or not CLIENT_MSG_ID.fullmatch(cmd):
+        raise WireError("invalid", "cmd must be 1-64 of A-Z a-z 0-9 _ -")
+    action, item, version = message.get("action"), message.get("item"), message.get("version")
+    if not isinstance(action, str) or not isinstance(item, str) or not is_stream_id(item):
+        raise WireError("invalid", "action and item (an item id) are required", cmd)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise WireError("invalid", "version must be the item's version, a positive integer", cmd)
+    extra = {name: message.get(name, "") for name in COMMAND_FIELDS}
+    if not all(isinstance(value, str) and len(value) <= 200 for value in extra.values()):
+        raise WireError("invalid", "reason, into, topic and district are short strings", cmd)
+    return cmd, Moderate(action=action, item=item, version=version, **extra)
 
 
 # Server to client
@@ -118,7 +158,9 @@ def events_frame(events: list[PublicEvent], last: str) -> str:
 def ack_frame(client_msg_id: str, event_id: str, held: str = "") -> str:
     """The comment is durably in the record; `held` names the filter's reason, if any."""
     frame: dict[str, str] = {"type": "ack", "client_msg_id": client_msg_id, "id": event_id}
-    if held:
+    if held == "question":
+        frame["status"] = "pending"  # a question waits for the moderators
+    elif held:
         frame["status"], frame["reason"] = "held", held
     else:
         frame["status"] = "posted"
@@ -146,9 +188,22 @@ def error_frame(code: str, detail: str) -> str:
     return dumps({"type": "error", "error": code, "detail": detail})
 
 
-def hello_frame(meeting: dict[str, object], held: dict[str, int], as_of: str) -> str:
-    """The first frame: the meeting as the viewer sees it and the held counts as of `as_of`."""
-    return dumps({"type": "hello", "meeting": meeting, "held": held, "as_of": as_of})
+def hello_frame(
+    meeting: dict[str, object],
+    held: dict[str, int],
+    as_of: str,
+    questions: list[dict[str, Any]] | None = None,
+) -> str:
+    """The first frame: the meeting as the viewer sees it, and the held counts and public
+    questions as of `as_of`."""
+    frame = {"type": "hello", "meeting": meeting, "held": held, "as_of": as_of,
+             "questions": questions or []}  # fmt: skip
+    return dumps(frame)
+
+
+def voted_frame(question: str, votes: int, *, repeated: bool) -> str:
+    """The viewer's vote is counted (or was already): the question's votes now."""
+    return dumps({"type": "voted", "question": question, "votes": votes, "repeated": repeated})
 
 
 RELOAD_FRAME = dumps({"type": "reload"})

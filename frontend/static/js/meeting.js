@@ -1,163 +1,19 @@
-// Halyq viewer page: the live chat over the WebSocket protocol of docs/protocol.md.
-// User text only ever goes into the page as text (textContent), never as HTML.
+// Halyq viewer page: the live chat and the public questions over the WebSocket protocol of
+// docs/protocol.md. This module owns the socket, the meeting's status and the page's start; the
+// chat (meeting_chat.js) and the questions (meeting_questions.js) render. Text stays text.
 
-const config = JSON.parse(document.getElementById("config").textContent);
-const S = config.strings;
-const meetingId = config.meeting.id;
-const $ = (id) => document.getElementById(id);
+import { $, S, config, isAfter, outbox, send, state } from "./meeting_state.js";
+import {
+  acknowledged, append, commentElement, hideComment, list, nameInput, rejected, releaseComment,
+  renderHeld, sendButton, showPending, textInput,
+} from "./meeting_chat.js";
+import {
+  applyQuestion, askButton, counted, questionName, questionText, renderQuestions, sendVote,
+  showQuestionPending, voteRefused,
+} from "./meeting_questions.js";
 
-const list = $("comments");
-const form = $("comment-form");
-const nameInput = $("name");
-const textInput = $("text");
-const sendButton = $("send");
-const counter = $("counter");
 const closedNote = $("closed-note");
 const connection = $("connection");
-const newButton = $("new-comments");
-const MAX_ITEMS = 300;
-
-const state = {
-  status: config.meeting.status,
-  last: null, // the id of the last event received: where to resume
-  asOf: null, // held counts include every event up to this id
-  held: {},
-  socket: null,
-  ready: false,
-  attempts: 0,
-  mine: new Map(), // event id -> element of an own, acknowledged comment
-};
-
-// Comments waiting for their ack survive reconnects and reloads: nothing typed is lost.
-const OUTBOX_KEY = `halyq:outbox:${meetingId}`;
-const outbox = new Map(readJSON(OUTBOX_KEY, []));
-
-function readJSON(key, fallback) {
-  try {
-    return JSON.parse(localStorage.getItem(key)) ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-function saveOutbox() {
-  try {
-    localStorage.setItem(OUTBOX_KEY, JSON.stringify([...outbox]));
-  } catch {
-    // storage full or disabled: the outbox still lives in memory
-  }
-}
-
-function newId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function format(text, values) {
-  return text.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
-}
-
-function idKey(id) {
-  const [ms, seq = "0"] = id.split("-");
-  return [Number(ms), Number(seq)];
-}
-
-function isAfter(a, b) {
-  const [x, y] = [idKey(a), idKey(b)];
-  return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
-}
-
-function reasonLabel(reason) {
-  return S[`reason_${reason}`] ?? reason;
-}
-
-// Rendering
-
-function nearBottom() {
-  return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-}
-
-function append(element) {
-  const follow = nearBottom();
-  list.append(element);
-  while (list.children.length > MAX_ITEMS) list.firstElementChild.remove();
-  if (follow) list.scrollTop = list.scrollHeight;
-  else newButton.hidden = false;
-}
-
-function commentElement(name, text, at) {
-  const item = document.createElement("li");
-  item.className = "comment";
-  const who = document.createElement("bdi");
-  who.className = "name";
-  who.textContent = name || S.guest;
-  const body = document.createElement("bdi");
-  body.className = "text";
-  body.textContent = text;
-  item.append(who, body);
-  if (at) addTime(item, at);
-  return item;
-}
-
-function addTime(item, at) {
-  const time = document.createElement("time");
-  const moment = new Date(at);
-  time.dateTime = moment.toISOString();
-  time.textContent = moment.toLocaleTimeString(config.lang, { hour: "2-digit", minute: "2-digit" });
-  item.querySelector(".text").after(time);
-}
-
-function setNote(item, text) {
-  let note = item.querySelector(".note");
-  if (!note) {
-    note = document.createElement("span");
-    note.className = "note";
-    item.append(note);
-  }
-  note.textContent = text;
-}
-
-function pendingElement(clientId) {
-  return list.querySelector(`[data-client="${CSS.escape(clientId)}"]`);
-}
-
-function markMine(item) {
-  item.classList.add("mine");
-  const you = document.createElement("span");
-  you.className = "you";
-  you.textContent = `(${S.you})`;
-  item.querySelector(".name").after(you);
-}
-
-function showPending(clientId, entry) {
-  const item = commentElement(entry.name, entry.text, null);
-  markMine(item);
-  item.classList.add("pending");
-  item.dataset.client = clientId;
-  setNote(item, S.sending);
-  append(item);
-  list.scrollTop = list.scrollHeight;
-}
-
-function renderHeld() {
-  const box = $("held-counts");
-  const entries = Object.entries(state.held).filter(([, n]) => n > 0);
-  box.replaceChildren();
-  let total = 0;
-  for (const [reason, count] of entries) {
-    total += count;
-    const line = document.createElement("li");
-    line.textContent = `${reasonLabel(reason)}: ${count}`;
-    box.append(line);
-  }
-  if (!entries.length) {
-    const line = document.createElement("li");
-    line.className = "muted";
-    line.textContent = S.held_none;
-    box.append(line);
-  }
-  $("held-total").textContent = String(total);
-}
 
 function setStatus(status) {
   state.status = status;
@@ -168,14 +24,17 @@ function setStatus(status) {
   const open = status === "live"; // R3: while live, commenting is always open
   textInput.disabled = !open;
   sendButton.disabled = !open;
+  questionText.disabled = !open;
+  askButton.disabled = !open;
+  renderQuestions();
   closedNote.hidden = open;
   closedNote.textContent = open ? "" : S[`closed_${status}`];
 }
 
-function setConnection(state, text) {
-  connection.dataset.state = state; // connecting, open, lost or gone
+function setConnection(value, text) {
+  connection.dataset.state = value; // connecting, open, lost or gone
   connection.textContent = text;
-  connection.classList.toggle("bad", state === "lost" || state === "gone");
+  connection.classList.toggle("bad", value === "lost" || value === "gone");
 }
 
 // Protocol
@@ -209,9 +68,12 @@ function receive(message) {
       state.asOf = message.as_of;
       state.held = { ...message.held };
       renderHeld();
+      // The hello's questions are the whole list as of `as_of`; later events move it on.
+      state.questions = new Map((message.questions ?? []).map((q) => [q.id, { ...q }]));
       setStatus(message.meeting.status);
       setConnection("open", "");
       for (const clientId of outbox.keys()) send(clientId);
+      for (const question of state.pendingVotes) sendVote(question);
       break;
     case "reload":
       state.last = null;
@@ -228,8 +90,14 @@ function receive(message) {
     case "rejected":
       rejected(message);
       break;
+    case "voted":
+      counted(message);
+      break;
+    case "error":
+      voteRefused(message);
+      break;
     default:
-      break; // "error": a bug of ours; nothing the viewer can do
+      break;
   }
 }
 
@@ -252,110 +120,57 @@ function apply(event) {
     setStatus("live");
   } else if (event.kind === "meeting.ended") {
     setStatus("ended");
+  } else if (event.kind === "comment.hidden") {
+    hideComment(event);
+  } else if (event.kind === "comment.released") {
+    releaseComment(event);
+  } else if (event.kind.startsWith("question.")) {
+    // The hello's list already holds everything up to `as_of`.
+    if (!state.asOf || isAfter(event.id, state.asOf)) applyQuestion(event);
   }
 }
 
-function send(clientId) {
-  const entry = outbox.get(clientId);
-  if (!entry || !state.ready || state.socket?.readyState !== WebSocket.OPEN) return;
-  const frame = { type: "comment", client_msg_id: clientId, name: entry.name, text: entry.text };
-  state.socket.send(JSON.stringify(frame));
-}
-
-function acknowledged(message) {
-  const clientId = message.client_msg_id;
-  outbox.delete(clientId);
-  saveOutbox();
-  const item = pendingElement(clientId);
-  if (!item) return;
-  item.classList.remove("pending");
-  if (message.status === "held") {
-    item.classList.add("held");
-    setNote(item, format(S.held, { reason: reasonLabel(message.reason) }));
-    return;
-  }
-  item.querySelector(".note")?.remove();
-  addTime(item, Date.now());
-  const shown = list.querySelector(`[data-id="${CSS.escape(message.id)}"]`);
-  if (shown) {
-    // The event came before its ack: keep one copy.
-    markMine(shown);
-    item.remove();
-  } else {
-    item.dataset.id = message.id;
-    state.mine.set(message.id, item);
-  }
-}
-
-function rejected(message) {
-  const clientId = message.client_msg_id;
-  const item = pendingElement(clientId);
-  const reason = message.reason;
-  if (reason === "rate_limited" || reason === "unavailable") {
-    const wait = reason === "rate_limited" ? message.retry_after ?? 5 : 3;
-    const key = reason === "rate_limited" ? "rejected_rate_limited" : "rejected_unavailable";
-    if (item) setNote(item, format(S[key], { n: wait }));
-    setTimeout(() => send(clientId), wait * 1000);
-    return;
-  }
-  outbox.delete(clientId);
-  saveOutbox();
-  if (!item) return;
-  item.classList.remove("pending");
-  item.classList.add("failed");
-  const key = `rejected_${reason}`;
-  setNote(item, format(S[key] ?? S.rejected_invalid, { n: config.maxChars }));
-}
-
-// The form
-
-function updateCounter() {
-  const left = config.maxChars - [...textInput.value].length;
-  counter.textContent = left < 100 ? format(S.chars_left, { n: left }) : "";
-}
-
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = textInput.value.trim();
-  if (!text || state.status !== "live") return;
-  const name = nameInput.value.trim();
-  try {
-    localStorage.setItem("halyq:name", name);
-  } catch {
-    // not remembered this time
-  }
-  const clientId = newId();
-  const entry = { name, text };
-  outbox.set(clientId, entry);
-  saveOutbox();
-  showPending(clientId, entry);
-  textInput.value = "";
-  updateCounter();
-  send(clientId);
+// One name for the chat and the questions.
+nameInput.addEventListener("input", () => {
+  questionName.value = nameInput.value;
+});
+questionName.addEventListener("input", () => {
+  nameInput.value = questionName.value;
 });
 
-textInput.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    form.requestSubmit();
+// Tabs (phones): the chat or the questions; wide screens show both.
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+function showTab(tab) {
+  document.querySelector("main").dataset.tab = tab.dataset.tab;
+  for (const other of tabs) {
+    const selected = other === tab;
+    other.setAttribute("aria-selected", String(selected));
+    other.tabIndex = selected ? 0 : -1;
   }
-});
-textInput.addEventListener("input", updateCounter);
-list.addEventListener("scroll", () => {
-  if (nearBottom()) newButton.hidden = true;
-});
-newButton.addEventListener("click", () => {
-  list.scrollTop = list.scrollHeight;
-  newButton.hidden = true;
-});
+}
+for (const tab of tabs) {
+  tab.addEventListener("click", () => showTab(tab));
+  tab.addEventListener("keydown", (event) => {
+    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    const next = tabs[(tabs.indexOf(tab) + 1) % tabs.length];
+    showTab(next);
+    next.focus();
+  });
+}
+
+// Start
 
 try {
   nameInput.value = localStorage.getItem("halyq:name") ?? "";
+  questionName.value = nameInput.value;
 } catch {
   // storage disabled: the name is asked again
 }
 setStatus(state.status);
 renderHeld();
-for (const [clientId, entry] of outbox) showPending(clientId, entry);
+for (const [clientId, entry] of outbox) {
+  if (entry.kind === "question") showQuestionPending(clientId, entry);
+  else showPending(clientId, entry);
+}
 setConnection("connecting", S.connecting);
 connect();

@@ -1,0 +1,174 @@
+// The console's socket (/ws/console/{id}, server/console.py): it sends the whole board, then every
+// change as the items it touched; commands name the version the moderator saw, so a stale one is
+// refused (conflict) instead of undoing someone else's work. Reconnects with jitter.
+
+import { $, S, config, isAfter, newId, say, state } from "./console_state.js";
+import {
+  keepSelectionVisible, queue, refreshFilterOptions, renderRow, select, updateCounts, updateEmpty,
+} from "./console_rows.js";
+
+const main = document.querySelector("main.console");
+const connection = $("connection");
+
+function setConnection(value, text) {
+  connection.dataset.state = value; // connecting, open or closed
+  connection.textContent = text;
+  connection.classList.toggle("bad", value === "closed");
+}
+
+// Commands
+
+export function command(action, item, extra = {}) {
+  const socket = state.socket;
+  if (!socket || !state.hello || socket.readyState !== WebSocket.OPEN) {
+    say(S.reconnecting);
+    return;
+  }
+  const cmd = newId();
+  state.pending.set(cmd, { action, item: item.id });
+  const frame = { type: "command", cmd, action, item: item.id, version: item.version, ...extra };
+  socket.send(JSON.stringify(frame));
+}
+
+// The socket
+
+export function connect() {
+  if (state.stopped) return;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}${config.socket}`);
+  state.socket = socket;
+  state.hello = false;
+  setConnection("connecting", S.connecting);
+  socket.onmessage = (message) => {
+    if (state.socket === socket) receive(JSON.parse(message.data));
+  };
+  socket.onclose = (event) => {
+    if (state.socket === socket) closed(event);
+  };
+}
+
+function closed(event) {
+  const hadHello = state.hello;
+  state.socket = null;
+  state.hello = false;
+  state.pending.clear();
+  if (event.code === 4401) {
+    state.stopped = true;
+    setConnection("closed", S.refused_signed_out);
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    return;
+  }
+  if (event.code === 4404) {
+    stop(S.not_found);
+    return;
+  }
+  if (event.code === 4403 && !state.forbiddenRetry) {
+    state.forbiddenRetry = true; // the role changed: try once with the new one
+    connect();
+    return;
+  }
+  if (event.code === 4403 || (state.forbiddenRetry && !hadHello)) {
+    stop(S.console_forbidden);
+    return;
+  }
+  state.failures = hadHello ? 0 : state.failures + 1;
+  setConnection("closed", S.reconnecting);
+  if (state.failures >= 2) checkAccess();
+  // Full jitter, so that a restarted server is not hit by every console at once.
+  const delay = Math.random() * Math.min(10000, 500 * 2 ** state.attempts);
+  state.attempts += 1;
+  setTimeout(connect, delay);
+}
+
+function stop(text) {
+  state.stopped = true;
+  setConnection("closed", text);
+}
+
+// A handshake refused twice: the session may be gone (a refused handshake has no close code).
+async function checkAccess() {
+  try {
+    const response = await fetch(location.pathname, {
+      method: "HEAD", redirect: "manual", credentials: "same-origin", cache: "no-store",
+    });
+    if (response.status === 401 || response.type === "opaqueredirect") {
+      state.stopped = true;
+      location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    } else if (response.status === 403) {
+      stop(S.console_forbidden);
+    } else if (response.status === 404) {
+      stop(S.not_found);
+    }
+  } catch {
+    // offline: keep trying to reconnect
+  }
+}
+
+function receive(message) {
+  switch (message.type) {
+    case "hello":
+      hello(message);
+      break;
+    case "events":
+      events(message);
+      break;
+    case "result":
+      state.pending.delete(message.cmd);
+      break;
+    case "refused":
+      refused(message);
+      break;
+    default:
+      break; // "error": a frame of ours the server did not understand
+  }
+}
+
+// The hello is the whole state: everything shown before is replaced.
+function hello(message) {
+  state.hello = true;
+  state.attempts = 0;
+  state.failures = 0;
+  state.forbiddenRetry = false;
+  state.me = message.me;
+  state.last = message.as_of;
+  main.dataset.moderate = String(Boolean(state.me.moderate));
+  $("read-only").hidden = Boolean(state.me.moderate);
+  state.items = new Map(message.items.map((item) => [item.id, item]));
+  state.rows.clear();
+  queue.replaceChildren();
+  const newest = [...state.items.values()].sort((a, b) => (isAfter(a.id, b.id) ? -1 : 1));
+  for (const item of newest) renderRow(item, true);
+  queue.setAttribute("aria-busy", "false");
+  afterChange();
+  const keep = state.selected && state.rows.has(state.selected) ? state.selected : null;
+  select(keep, { focus: Boolean(keep) && document.activeElement === document.body });
+  setConnection("open", S.connected);
+}
+
+function events(message) {
+  const changed = new Map();
+  for (const event of message.events) {
+    if (state.last && !isAfter(event.id, state.last)) continue;
+    for (const item of event.items ?? []) changed.set(item.id, item);
+  }
+  for (const item of changed.values()) state.items.set(item.id, item);
+  for (const item of changed.values()) renderRow(item);
+  if (message.last && (!state.last || isAfter(message.last, state.last))) state.last = message.last;
+  if (changed.size) afterChange();
+}
+
+function afterChange() {
+  updateCounts();
+  refreshFilterOptions();
+  const row = state.selected && state.rows.get(state.selected);
+  const active = document.activeElement;
+  const hadFocus = !state.chooser && (active === document.body || row?.contains(active));
+  keepSelectionVisible(Boolean(hadFocus));
+  updateEmpty();
+}
+
+function refused(message) {
+  state.pending.delete(message.cmd);
+  if (message.error === "conflict") say(S.conflict);
+  else say(S[`refused_${message.error}`] ?? message.detail ?? message.error);
+}

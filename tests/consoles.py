@@ -1,0 +1,108 @@
+"""Staff sessions and console sockets for tests: real sessions in the real store."""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from server.accounts import Role, Session, User, hash_password
+from server.staffstore import StaffStore
+from server.store import Store
+from tests.helpers import TIMEOUT, recv_json, recv_until
+
+PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+async def open_session(store: Store, name: str, role: Role) -> str:
+    """A staff user `name` with `role` (created if missing) and a new session's id."""
+    staff = StaffStore(store.redis, store.prefix)
+    now = time.time()
+    await staff.add_user(User(name=name, role=role, password_hash=password_hash(), created=now))
+    session_id = secrets.token_urlsafe(32)
+    await staff.create_session(
+        session_id,
+        Session(name=name, role=role, created=now, last_seen=now, csrf=secrets.token_urlsafe(32)),
+    )
+    return session_id
+
+
+def console(base_url: str, meeting_id: str, session_id: str, *, origin: str | None = None) -> Any:
+    """A console socket, as a browser on `base_url` opens it (same Origin, session cookie)."""
+    return connect(
+        "ws" + base_url.removeprefix("http") + f"/ws/console/{meeting_id}",
+        origin=origin or base_url,  # type: ignore[arg-type]
+        additional_headers={"Cookie": f"halyq_session={session_id}"},
+        compression=None,
+        max_size=None,
+        open_timeout=TIMEOUT,
+    )
+
+
+class Console:
+    """The items a console shows, kept up to date from its frames."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.items: dict[str, dict[str, Any]] = {}
+        self.answers: dict[str, dict[str, Any]] = {}
+        self.hello: dict[str, Any] = {}
+
+    async def start(self) -> Console:
+        self.hello = await recv_json(self.ws)
+        assert self.hello["type"] == "hello", self.hello
+        self.items = {item["id"]: item for item in self.hello["items"]}
+        return self
+
+    def take(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "events":
+            for event in frame["events"]:
+                for item in event["items"]:
+                    self.items[item["id"]] = item
+        elif frame["type"] in ("result", "refused"):
+            self.answers[frame["cmd"]] = frame
+
+    async def until(self, accept: Callable[[Console], bool], timeout: float = TIMEOUT) -> None:
+        """Read frames until `accept(self)` holds."""
+        deadline = time.monotonic() + timeout
+        while not accept(self):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, "the console did not get there in time"
+            self.take(await recv_json(self.ws, remaining))
+
+    async def send(self, cmd: str, action: str, item: str, version: int, **extra: str) -> None:
+        frame = {"type": "command", "cmd": cmd, "action": action, "item": item,
+                 "version": version, **extra}  # fmt: skip
+        await self.ws.send(json.dumps(frame))
+
+    async def act(self, action: str, item: str, **extra: str) -> dict[str, Any]:
+        """Send an action on `item` at the version shown and wait for its answer and, when it
+        applied, for the change to show here (as a moderator's next action would)."""
+        cmd = "c" + secrets.token_hex(6)
+        before = self.items[item]["version"]
+        await self.send(cmd, action, item, before, **extra)
+        await self.until(lambda c: cmd in c.answers)
+        answer = self.answers[cmd]
+        if answer["type"] == "result":
+            await self.until(lambda c: c.items[item]["version"] > before)
+        return answer
+
+
+async def ask(ws: ClientConnection, client_msg_id: str, text: str, **extra: str) -> str:
+    """Ask a question on a viewer socket; returns its id once acknowledged."""
+    frame = {"type": "question", "client_msg_id": client_msg_id, "name": "Айгүл", "text": text,
+             **extra}  # fmt: skip
+    await ws.send(json.dumps(frame))
+    ack, _ = await recv_until(ws, lambda f: f.get("client_msg_id") == client_msg_id)
+    assert (ack["type"], ack["status"]) == ("ack", "pending"), ack
+    return str(ack["id"])
