@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bench.console_run import ConsoleScenarioResult
     from bench.run import ScenarioResult
 
 ROOT = Path(__file__).resolve().parent.parent
 DELIVERY_P99_MS = 250.0
 BYTES_PER_CONNECTION = 30_000  # 30 KB, counted in thousands: the stricter reading
 RATIO = 0.8
+DISPLAY_P99_MS = 500.0  # console scenario: arrival to showing on a moderator console, p99
 GEN_SATURATED = 0.9  # generator cores above which its numbers may be the generator's limit
+OTHER_BUSY = 0.15  # cores used by unrelated processes above which a run is noisy
 
 
 def machine() -> str:
@@ -56,19 +59,19 @@ def _kb(value: float | None) -> str:
     return "-" if value is None else f"{value / 1000:.1f}"
 
 
-def _cpu_split(result: ScenarioResult) -> str:
+def _cpu_split(result: ScenarioResult | ConsoleScenarioResult) -> str:
     window = result.load.window_s or 1.0
     parts = ", ".join(f"{name} {used / window:.2f}" for name, used in result.server_cpu_s.items())
     return f"{result.server_cpu:.2f} ({parts})"
 
 
-def _comments(result: ScenarioResult) -> str:
+def _comments(result: ScenarioResult | ConsoleScenarioResult) -> str:
     load = result.load
     rejected = sum(load.rejected.values())
     return f"{load.sent}/{load.acked}/{load.held}/{rejected}/{load.unanswered}"
 
 
-def _server_side(result: ScenarioResult) -> str:
+def _server_side(result: ScenarioResult | ConsoleScenarioResult) -> str:
     metrics = result.server_metrics
     if not metrics:
         return "-"
@@ -89,7 +92,7 @@ def _viewers(result: ScenarioResult) -> str:
     return f"{load.connected}/{load.failed}/{load.dropped}"
 
 
-def _ack(result: ScenarioResult) -> str:
+def _ack(result: ScenarioResult | ConsoleScenarioResult) -> str:
     ack = result.load.ack
     return f"{_ms(ack.percentile_ms(0.5))} / {_ms(ack.percentile_ms(0.99))}"
 
@@ -188,11 +191,12 @@ def _verdicts(results: dict[str, ScenarioResult], ratio: float | None) -> list[s
     return lines
 
 
-def write_json(folder: Path, data: dict[str, Any]) -> Path:
+def write_json(folder: Path, data: dict[str, Any], kind: str = "") -> Path:
+    """`<time>-<kind><N>v-<R>r.json` in `folder`; `kind` names a scenario other than viewers'."""
     folder.mkdir(parents=True, exist_ok=True)
     scenario = data["scenario"]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"{stamp}-{scenario['viewers']}v-{scenario['rate']:g}r.json"
+    path = folder / f"{stamp}-{kind}{scenario['viewers']}v-{scenario['rate']:g}r.json"
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
@@ -272,5 +276,156 @@ def append_row(path: Path, results: dict[str, ScenarioResult], ratio: float | No
         cpu = machine().split(" x ", 1)[1].rsplit(",", 1)[0]
         nproc = len(os.sched_getaffinity(0))
         path.write_text(HEADER.format(nproc=nproc, cpu=cpu), encoding="utf-8")
-    with path.open("a", encoding="utf-8") as results_md:
-        results_md.write(markdown_row(results, ratio))
+    table_header = HEADER.rstrip("\n").splitlines()[-2]
+    insert_row(path, table_header, markdown_row(results, ratio), HEADER)
+
+
+def insert_row(path: Path, table_header: str, row: str, section: str) -> None:
+    """Put `row` after the last row of the table headed `table_header` (other tables may follow
+    it); with no such table, add `section` (which ends with that table's head) at the end."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+    head = next((i for i, line in enumerate(lines) if line.rstrip("\n") == table_header), None)
+    if head is None:
+        text = "".join(lines)
+        text += "\n" if text and not text.endswith("\n") else ""
+        path.write_text(text + ("\n" if text else "") + section + row, encoding="utf-8")
+        return
+    end = head + 1
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines.insert(end, row)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+# The console scenario (bench/console_run.py)
+
+
+def _display(result: ConsoleScenarioResult, separator: str = " / ") -> str:
+    """p50, p95, p99 and max of the consoles' display latency, in ms."""
+    latency = result.consoles.latency
+    quantiles = (latency.percentile_ms(q) for q in (0.5, 0.95, 0.99))
+    return separator.join(_ms(value) for value in (*quantiles, latency.max_ms()))
+
+
+def _shown(result: ConsoleScenarioResult) -> str:
+    seen = result.consoles
+    expected = "-" if seen.expected is None else f"{seen.expected:,}"
+    return f"{', '.join(f'{count:,}' for count in seen.items) or '-'} of {expected}"
+
+
+def _consoles(result: ConsoleScenarioResult) -> str:
+    seen = result.consoles
+    closes = ", ".join(f"{code} x{count}" for code, count in seen.closes.items()) or "none"
+    return f"{seen.connected}/{seen.consoles} (closed by the server: {closes})"
+
+
+def _console_frames(result: ConsoleScenarioResult) -> str:
+    seen = result.consoles
+    if not seen.frames or not seen.window_s:
+        return "-"
+    per_console = seen.frames / max(1, seen.connected) / seen.window_s
+    return f"{per_console:,.1f} per console ({seen.frame_items / seen.frames:.1f} items/frame)"
+
+
+def _load_cpu(result: ConsoleScenarioResult) -> str:
+    return f"{result.load.gen_cpu:.2f} / {result.consoles.gen_cpu:.2f}"
+
+
+CONSOLE_ROWS: list[tuple[str, Callable[[ConsoleScenarioResult], str]]] = [
+    ("consoles connected", _consoles),
+    ("comments sent/acked/held/rej/unans", _comments),
+    ("ack p50 / p99 ms", _ack),
+    ("console display p50 / p95 / p99 / max ms", _display),
+    ("items shown per console, of acked", _shown),
+    ("items missing (all consoles)", lambda r: _num(r.consoles.missing)),
+    ("bench items outside the window", lambda r: _num(r.consoles.outside)),
+    ("console frames/s", _console_frames),
+    ("server CPU, cores (by process)", _cpu_split),
+    ("commenters / consoles CPU, cores", _load_cpu),
+    ("other CPU on the machine, cores", lambda r: f"{r.other_cpu:.2f}"),
+    ("server-side (Halyq /metrics)", _server_side),
+]
+
+
+def console_table(result: ConsoleScenarioResult) -> str:
+    width = max(len(label) for label, _ in CONSOLE_ROWS)
+    lines = [f"{label.ljust(width)}  {cell(result)}" for label, cell in CONSOLE_ROWS]
+    for name, used in (("commenters", result.load.gen_cpu), ("consoles", result.consoles.gen_cpu)):
+        if used > GEN_SATURATED:
+            lines.append(f"warning: the {name} used {used:.2f} cores: they may be the bottleneck")
+    if result.other_cpu > OTHER_BUSY:
+        lines.append(
+            f"warning: other processes used {result.other_cpu:.2f} cores during the window:"
+            " the machine was not quiet"
+        )
+    p99, missing = result.display_p99_ms, result.consoles.missing
+    scenario = result.scenario
+    lines.append(
+        f"target (set for 500 comments/s; this run: {scenario.load.rate:g}/s,"
+        f" {scenario.consoles} console(s)):"
+    )
+    verdicts = {True: "PASS", False: "MISS", None: "n/a "}
+    within = None if p99 is None else p99 <= DISPLAY_P99_MS
+    checks = [
+        (f"console display p99 <= {DISPLAY_P99_MS:.0f} ms", within),
+        ("every acked comment shown on every console", None if missing is None else not missing),
+    ]
+    lines.extend(f"  {verdicts[ok]}  {what}" for what, ok in checks)
+    return "\n".join(lines)
+
+
+CONSOLE_HEADER = """## Comments to a moderator console
+
+One row per `python -m bench.console_run` (or `python -m bench.run --console`): comments arriving
+at R a second over `ceil(R / 5)` commenter connections, C moderator consoles (a `moderator` added
+with `python -m server user add`, each signed in over `/login` with a session of its own), no
+viewers unless the row says so. Pinned as above: the server on core 0, Redis and both load
+processes (commenters, consoles) on core 1. The full numbers of each run are in
+`bench/out/*-console-*.json`.
+
+Target (the issue's acceptance point): with 500 comments per second arriving, the time from a
+comment's arrival to its showing on a moderator console, p99 <= 500 ms.
+
+Columns: *display* is from the commenter sending a comment (the stamp in its text) to a console
+receiving the `events` frame that shows it, wall clock, for every comment sent in the window on
+every console; *shown / acked* is what each console showed of the comments acked in the window;
+*CPU* is server plus Redis CPU seconds per second (1.00 = one core); *load CPU* is the commenters'
+and the consoles' processes; *other CPU* is what the rest of the machine used meanwhile (above
+~0.15 the run shared the machine and its latencies are noisy).
+
+| date (UTC) | commit | machine | comments/s | consoles | viewers | window s | sent/acked/held/rej | ack p50/p99 ms | display p50/p95/p99/max ms | shown per console / acked | CPU server (redis) | load CPU | other CPU | p99 <= 500 ms |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+"""  # noqa: E501 (one Markdown table row cannot be wrapped)
+
+
+def console_row(result: ConsoleScenarioResult) -> str:
+    load, seen, scenario = result.load, result.consoles, result.scenario
+    cpu = result.server_cpu_s
+    window = load.window_s or 1.0
+    redis = sum(used for name, used in cpu.items() if name != "server") / window
+    p99 = result.display_p99_ms
+    verdict = "n/a" if p99 is None else "PASS" if p99 <= DISPLAY_P99_MS else "MISS"
+    cells = [
+        dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        result.commit,
+        machine(),
+        f"{scenario.load.rate:g}",
+        str(scenario.consoles),
+        str(scenario.load.viewers),
+        f"{load.window_s:g}",
+        f"{load.sent}/{load.acked}/{load.held}/{sum(load.rejected.values())}",
+        f"{_ms(load.ack.percentile_ms(0.5))}/{_ms(load.ack.percentile_ms(0.99))}",
+        _display(result, "/"),
+        f"{', '.join(map(str, seen.items))} / {'-' if seen.expected is None else seen.expected}",
+        f"{result.server_cpu:.2f} ({redis:.2f})",
+        f"{load.gen_cpu:.2f}/{seen.gen_cpu:.2f}",
+        f"{result.other_cpu:.2f}",
+        verdict,
+    ]
+    return "| " + " | ".join(cells) + " |\n"
+
+
+def append_console_row(path: Path, result: ConsoleScenarioResult) -> None:
+    """Add the run to the console table of results.md (the section is added the first time)."""
+    table_header = CONSOLE_HEADER.rstrip("\n").splitlines()[-2]
+    insert_row(path, table_header, console_row(result), CONSOLE_HEADER)

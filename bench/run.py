@@ -153,7 +153,7 @@ class Comparison:
 
 @dataclass
 class Generator:
-    """One `python -m bench.loadgen --control` process."""
+    """One load process under `--control` (`bench.loadgen`, or `bench.console`)."""
 
     index: int
     process: asyncio.subprocess.Process
@@ -167,8 +167,12 @@ class Generator:
         return message
 
     async def go(self, start: float) -> None:
+        await self.send({"start": start})
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """One JSON line to the process's stdin."""
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"start": start}).encode() + b"\n")
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
         await self.process.stdin.drain()
 
     async def stop(self) -> None:
@@ -180,7 +184,7 @@ class Generator:
             await self.process.wait()
 
 
-async def _start_generator(server: ServerProcess, scenario: Scenario, index: int) -> Generator:
+async def start_generator(server: ServerProcess, scenario: Scenario, index: int) -> Generator:
     viewers, rate = scenario.share(index)
     # fmt: off
     command = [
@@ -208,11 +212,11 @@ async def _start_generator(server: ServerProcess, scenario: Scenario, index: int
 # One scenario against one server
 
 
-def _window_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+def window_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {name: after.get(name, 0.0) - before.get(name, 0.0) for name in WINDOW_COUNTERS}
 
 
-def _cpu_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+def cpu_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
@@ -252,8 +256,8 @@ async def _measure(
     await _sleep_until(start + scenario.warmup)
     cpu, metrics = server.cpu_seconds(), server.metrics() if halyq else {}
     await _sleep_until(start + scenario.warmup + scenario.duration)
-    cpu = _cpu_deltas(cpu, server.cpu_seconds())
-    metrics = _window_deltas(metrics, server.metrics()) if halyq else {}
+    cpu = cpu_deltas(cpu, server.cpu_seconds())
+    metrics = window_deltas(metrics, server.metrics()) if halyq else {}
     async with asyncio.timeout(scenario.drain + CLOSE_WAIT + 60):
         messages = [await generator.line() for generator in generators]
     return cpu, metrics, [LoadResult.from_json(message["result"]) for message in messages]
@@ -262,7 +266,7 @@ async def _measure(
 async def _drive(server: ServerProcess, scenario: Scenario, commit: str) -> ScenarioResult:
     await asyncio.sleep(0.5)  # let start-up work (imports, first Redis calls) finish
     rss_before = server.rss()
-    generators = [await _start_generator(server, scenario, i) for i in range(scenario.gen_procs)]
+    generators = [await start_generator(server, scenario, i) for i in range(scenario.gen_procs)]
     try:
         idle = await _connect_all(server, scenario, generators, rss_before)
         cpu, metrics, parts = await _measure(server, scenario, generators)
@@ -300,7 +304,7 @@ async def scenario_async(kind: ServerKind, scenario: Scenario) -> ScenarioResult
 
 def run_scenario(kind: ServerKind, scenario: Scenario) -> ScenarioResult:
     """Run one scenario against one server (`halyq` or `baseline`); blocks until it is over."""
-    _preflight(scenario)
+    preflight(scenario)
     return asyncio.run(scenario_async(kind, scenario))
 
 
@@ -309,7 +313,7 @@ def compare(scenario: Scenario, servers: tuple[ServerKind, ...] = SERVERS) -> Co
     return Comparison(scenario, {kind: run_scenario(kind, scenario) for kind in servers})
 
 
-def _preflight(scenario: Scenario) -> None:
+def preflight(scenario: Scenario) -> None:
     """CPUs to pin to, open files for the server and generators (they inherit our limit)."""
     commenters = math.ceil(scenario.rate / scenario.per_connection) if scenario.rate > 0 else 0
     ensure_file_limit(scenario.viewers + commenters + FD_MARGIN)
@@ -345,6 +349,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="JSON folder")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
     parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="run the console scenario instead (options: python -m bench.console_run --help)",
+    )
     return parser
 
 
@@ -368,6 +377,12 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--console" in argv:
+        # Imported here: the console scenario builds on this module.
+        from bench import console_run
+
+        return console_run.main([arg for arg in argv if arg != "--console"])
     args = _parser().parse_args(argv)
     servers = tuple(name.strip() for name in args.servers.split(",") if name.strip())
     unknown = set(servers) - set(SERVERS)

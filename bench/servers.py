@@ -98,7 +98,7 @@ class ServerProcess:
         return [proc for proc in self.family if proc.is_running()]
 
 
-def _environment() -> dict[str, str]:
+def server_environment() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("REDIS_URL", None)  # Halyq must start its own, embedded Redis in the temp folder
     env.setdefault("HALYQ_LOG_LEVEL", "warning")
@@ -113,7 +113,7 @@ def _launch(kind: str, command: list[str], workdir: Path, cpus: str | None) -> S
     process = subprocess.Popen(
         pinned([*command, "--ready-file", str(ready)], cpus),
         cwd=ROOT,
-        env=_environment(),
+        env=server_environment(),
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -170,7 +170,7 @@ def start_baseline(workdir: Path, cpus: str | None) -> ServerProcess:
 def _cli(data: Path, *args: str) -> str:
     command = [sys.executable, "-m", "server", "--data-dir", str(data), "meeting", *args]
     done = subprocess.run(
-        command, cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=60
+        command, cwd=ROOT, env=server_environment(), capture_output=True, text=True, timeout=60
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")

@@ -1,0 +1,44 @@
+"""The console benchmark's scenario, short: comments reach a moderator console, every acked one,
+and the result carries their display times (speed is measured by `python -m bench.console_run`,
+see bench/README.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.console_run import ConsoleScenario, run_console_scenario
+from bench.run import Scenario
+
+pytestmark = pytest.mark.e2e
+
+SHORT = ConsoleScenario(
+    load=Scenario(
+        viewers=0,
+        rate=100,
+        duration=3,
+        warmup=1,
+        drain=3,
+        server_cpus=None,
+        gen_cpus=None,
+        redis_cpus=None,
+    ),
+    consoles=1,
+)
+
+
+def test_the_console_scenario_shows_every_acked_comment_on_the_console_and_times_it() -> None:
+    result = run_console_scenario(SHORT)
+    load, seen = result.load, result.consoles
+    assert load.sent > 0
+    assert load.acked == load.sent
+    assert load.held == 0
+    assert load.rejected == {}
+    assert seen.connected == SHORT.consoles
+    assert seen.closes == {}
+    assert seen.expected == load.acked
+    assert seen.items == [load.acked]  # every acked comment of the window, on the console
+    assert seen.missing == 0
+    assert seen.latency.total == load.acked  # one display time per comment shown
+    assert seen.outside > 0  # the warm-up's comments showed too, and were not counted
+    assert result.display_p99_ms is not None
+    assert result.server_cpu_s
