@@ -76,18 +76,7 @@ def post_comment(
     R3: commenting is mandatory while the meeting is live, so the filter *holds* a comment
     with a public reason instead of dropping it.
     """
-    if not meeting.is_live:
-        raise CommentRejected(RejectReason.MEETING_CLOSED, f"the meeting is {meeting.status}")
-    text = clean_text(command.text)
-    if len(text) > MAX_COMMENT_CHARS:
-        raise CommentRejected(
-            RejectReason.TOO_LONG, f"{len(text)} characters, at most {MAX_COMMENT_CHARS}"
-        )
-    if not text:
-        raise CommentRejected(RejectReason.INVALID, "the comment is empty")
-    name = clean_name(command.name)
-    if len(name) > MAX_NAME_CHARS:
-        raise CommentRejected(RejectReason.INVALID, f"the name is over {MAX_NAME_CHARS} characters")
+    text, name = accepted_text(meeting, command.text, command.name)
     reason = first_filter(text)
     if reason is None:
         return CommentPosted(
@@ -107,6 +96,28 @@ def post_comment(
         text=text,
         reason=reason,
     )
+
+
+def accepted_text(
+    meeting: Meeting, text: str, name: str, *, what: str = "comment"
+) -> tuple[str, str]:
+    """A submission's cleaned text and name, if the meeting is live and they are within limits.
+
+    Comments and questions both come through here; refusals carry the reason the sender sees.
+    """
+    if not meeting.is_live:
+        raise CommentRejected(RejectReason.MEETING_CLOSED, f"the meeting is {meeting.status}")
+    text = clean_text(text)
+    if len(text) > MAX_COMMENT_CHARS:
+        raise CommentRejected(
+            RejectReason.TOO_LONG, f"{len(text)} characters, at most {MAX_COMMENT_CHARS}"
+        )
+    if not text:
+        raise CommentRejected(RejectReason.INVALID, f"the {what} is empty")
+    name = clean_name(name)
+    if len(name) > MAX_NAME_CHARS:
+        raise CommentRejected(RejectReason.INVALID, f"the name is over {MAX_NAME_CHARS} characters")
+    return text, name
 
 
 def apply(meeting: Meeting | None, event: Event, *, meeting_id: str) -> Meeting | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TypedDict
 
 from moderation.commands import AskQuestion, Moderate
+from moderation.decide import accepted_text
 from moderation.errors import CommentRejected, Conflict, InvalidInput, InvalidTransition, NotFound
 from moderation.events import (
     Change,
@@ -38,7 +39,7 @@ from moderation.filters import first_filter
 from moderation.model import Channel, Meeting, ModerationReason, RejectReason
 from moderation.similarity import duplicates
 from moderation.tagging import Topic, districts_of, suggest_district, suggest_topic
-from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text
+from moderation.text import clean_name
 
 
 class ItemKind(enum.StrEnum):
@@ -186,6 +187,18 @@ def _apply(board: Board, event_id: str, event: Event) -> list[Item]:
 
 def question_item(event_id: str, event: QuestionAsked) -> Item:
     """The new question an asking creates, under the id its event gets."""
+    return _question(event_id, event, held=event.held, district=event.district)
+
+
+def _question(
+    event_id: str,
+    event: QuestionAsked | QuestionPromoted,
+    *,
+    held: str,
+    district: str = "",
+    source: str = "",
+    by: str = "",
+) -> Item:
     return Item(
         id=event_id,
         kind=ItemKind.QUESTION,
@@ -195,12 +208,14 @@ def question_item(event_id: str, event: QuestionAsked) -> Item:
         viewer=event.viewer,
         name=event.name,
         text=event.text,
-        held=event.held,
-        district=event.district,
+        held=held,
+        district=district,
         suggested_topic=event.suggested_topic,
         suggested_district=event.suggested_district,
         similar=tuple(event.similar),
+        source=source,
         askers=(event.viewer,),
+        by=by,
         changed_at=event.at,
     )
 
@@ -219,24 +234,7 @@ def _changed(board: Board, event_id: str, event: Change) -> list[Item]:
         return []
     after = replace(item, version=event.version, by=event.by, changed_at=event.at)
     if isinstance(event, QuestionPromoted):
-        question = Item(
-            id=event_id,
-            kind=ItemKind.QUESTION,
-            status=S.NEW,
-            at=event.at,
-            channel=event.channel,
-            viewer=event.viewer,
-            name=event.name,
-            text=event.text,
-            held=item.held,
-            suggested_topic=event.suggested_topic,
-            suggested_district=event.suggested_district,
-            similar=tuple(event.similar),
-            source=item.id,
-            askers=(event.viewer,),
-            by=event.by,
-            changed_at=event.at,
-        )
+        question = _question(event_id, event, held=item.held, source=item.id, by=event.by)
         return [replace(after, promoted=True), question]
     if isinstance(event, QuestionMerged):
         return _merged(board, after, event)
@@ -303,18 +301,7 @@ def ask_question(
 
     `earlier` is the meeting's earlier questions as (id, text), for duplicate suggestions.
     """
-    if not meeting.is_live:
-        raise CommentRejected(RejectReason.MEETING_CLOSED, f"the meeting is {meeting.status}")
-    text = clean_text(command.text)
-    if len(text) > MAX_COMMENT_CHARS:
-        raise CommentRejected(
-            RejectReason.TOO_LONG, f"{len(text)} characters, at most {MAX_COMMENT_CHARS}"
-        )
-    if not text:
-        raise CommentRejected(RejectReason.INVALID, "the question is empty")
-    name = clean_name(command.name)
-    if len(name) > MAX_NAME_CHARS:
-        raise CommentRejected(RejectReason.INVALID, f"the name is over {MAX_NAME_CHARS} characters")
+    text, name = accepted_text(meeting, command.text, command.name, what="question")
     try:
         district = valid_district(meeting, command.district)
     except InvalidInput as error:

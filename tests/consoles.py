@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -14,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from server.accounts import Role, Session, User, hash_password
 from server.staffstore import StaffStore
 from server.store import Store
-from tests.helpers import TIMEOUT, recv_json, recv_until
+from tests.helpers import TIMEOUT, LiveServer, catch_up, recv_json, recv_until
 
 PASSWORD = "correct horse battery staple"
 
@@ -96,6 +97,21 @@ class Console:
         if answer["type"] == "result":
             await self.until(lambda c: c.items[item]["version"] > before)
         return answer
+
+
+@contextlib.asynccontextmanager
+async def desk_and_viewer(
+    server: LiveServer, store: Store, meeting_id: str, name: str, role: Role
+) -> AsyncIterator[tuple[Console, ClientConnection]]:
+    """A console of staff member `name` with `role`, and a viewer, both caught up."""
+    session = await open_session(store, name, role)
+    async with (
+        console(server.url, meeting_id, session) as ws,
+        server.socket(meeting_id) as viewer,
+    ):
+        desk = await Console(ws).start()
+        await catch_up(viewer)
+        yield desk, viewer
 
 
 async def ask(ws: ClientConnection, client_msg_id: str, text: str, **extra: str) -> str:

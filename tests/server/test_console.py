@@ -15,7 +15,7 @@ from server.accounts import Role
 from server.settings import Settings
 from server.staffstore import StaffStore
 from server.store import Appended, Store
-from tests.consoles import Console, ask, console, open_session
+from tests.consoles import Console, ask, console, desk_and_viewer, open_session
 from tests.helpers import (
     TIMEOUT,
     LiveServer,
@@ -33,15 +33,12 @@ pytestmark = pytest.mark.anyio
 async def test_a_console_sees_everything_arrive_and_its_actions_reach_viewers(
     server: LiveServer, store: Store, live_meeting: Meeting
 ) -> None:
-    session = await open_session(store, "aliya", Role.MODERATOR)
-    async with (
-        console(server.url, live_meeting.id, session) as ws,
-        server.socket(live_meeting.id) as viewer,
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
     ):
-        desk = await Console(ws).start()
         assert desk.hello["me"] == {"name": "aliya", "role": "moderator", "moderate": True,
                                     "contacts": False}  # fmt: skip
-        await catch_up(viewer)
         await viewer.send(comment("c1", "Менің нөмірім 8 701 234 56 78, қоңырау шалыңыз"))
         question = await ask(viewer, "q1", "Когда отремонтируют дорогу на улице Абая?")
         await desk.until(lambda c: question in c.items and len(c.items) == 2)
@@ -109,13 +106,10 @@ async def test_votes_count_once_per_viewer_and_reach_every_page(
 async def test_merge_joins_askers_and_counts_shared_voters_once(
     server: LiveServer, store: Store, live_meeting: Meeting
 ) -> None:
-    session = await open_session(store, "aliya", Role.MODERATOR)
-    async with (
-        console(server.url, live_meeting.id, session) as ws,
-        server.socket(live_meeting.id) as viewer,
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
     ):
-        desk = await Console(ws).start()
-        await catch_up(viewer)
         first = await ask(viewer, "q1", "Когда починят освещение во дворе дома 5 по Абая?")
         second = await ask(viewer, "q2", "Когда починят освещение во дворе дома 5 на Абая")
         await desk.until(lambda c: second in c.items)
@@ -145,13 +139,10 @@ async def test_merge_joins_askers_and_counts_shared_voters_once(
 async def test_stale_and_refused_actions_change_nothing(
     server: LiveServer, store: Store, live_meeting: Meeting
 ) -> None:
-    session = await open_session(store, "aliya", Role.MODERATOR)
-    async with (
-        console(server.url, live_meeting.id, session) as ws,
-        server.socket(live_meeting.id) as viewer,
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
     ):
-        desk = await Console(ws).start()
-        await catch_up(viewer)
         question = await ask(viewer, "q1", "Будет ли новая школа в микрорайоне Акбулак?")
         await desk.until(lambda c: question in c.items)
         answers = []
@@ -164,13 +155,13 @@ async def test_stale_and_refused_actions_change_nothing(
             {"action": "approve", "version": "1"},
         ):
             message = {"type": "command", "cmd": "x", "item": question} | frame
-            await ws.send(json.dumps(message))
-            answer, _ = await recv_until(ws, lambda f: f["type"] == "refused")
+            await desk.ws.send(json.dumps(message))
+            answer, _ = await recv_until(desk.ws, lambda f: f["type"] == "refused")
             answers.append(answer["error"])
         assert answers == ["conflict", "invalid_transition", "invalid", "invalid", "not_found",
                            "invalid"]  # fmt: skip
-        await ws.send("not json")
-        assert (await recv_until(ws, lambda f: f["type"] == "refused"))[0]["error"] == (
+        await desk.ws.send("not json")
+        assert (await recv_until(desk.ws, lambda f: f["type"] == "refused"))[0]["error"] == (
             "invalid_json"
         )
         items = await store.items(desk.hello["meeting"]["id"], [question])
@@ -273,14 +264,11 @@ async def test_a_viewer_socket_cannot_send_staff_commands(
 async def test_a_producer_may_watch_but_not_moderate(
     server: LiveServer, store: Store, live_meeting: Meeting
 ) -> None:
-    session = await open_session(store, "dana", Role.PRODUCER)
-    async with (
-        console(server.url, live_meeting.id, session) as ws,
-        server.socket(live_meeting.id) as viewer,
+    async with desk_and_viewer(server, store, live_meeting.id, "dana", Role.PRODUCER) as (
+        desk,
+        viewer,
     ):
-        desk = await Console(ws).start()
         assert desk.hello["me"]["moderate"] is False
-        await catch_up(viewer)
         question = await ask(viewer, "q1", "Когда откроют поликлинику?")
         await desk.until(lambda c: question in c.items)
         answer = await desk.act("approve", question)
@@ -356,13 +344,10 @@ async def test_logout_closes_that_users_consoles_within_five_seconds(
 async def test_a_demoted_moderator_is_refused_then_disconnected(
     server: LiveServer, store: Store, live_meeting: Meeting
 ) -> None:
-    session = await open_session(store, "aliya", Role.MODERATOR)
-    async with (
-        console(server.url, live_meeting.id, session) as ws,
-        server.socket(live_meeting.id) as viewer,
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
     ):
-        desk = await Console(ws).start()
-        await catch_up(viewer)
         question = await ask(viewer, "q1", "Когда заменят трубы отопления?")
         await desk.until(lambda c: question in c.items)
         await StaffStore(store.redis, store.prefix).set_role("aliya", Role.PRODUCER)
