@@ -30,41 +30,58 @@ QUESTION_STATES = tuple(
 )
 
 
+class Tally:
+    """The report's numbers, folded from the stream a batch of entries at a time."""
+
+    def __init__(self) -> None:
+        self.board = Board()
+        self.held_on_arrival: Counter[str] = Counter()
+        self.promoted = 0
+        self.last = "0-0"
+
+    def add(self, entries: Iterable[tuple[str, Event]]) -> None:
+        """Fold in entries that follow the ones already counted, oldest first."""
+        for event_id, event in entries:
+            self.board.apply(event_id, event)
+            if isinstance(event, CommentHeld):
+                self.held_on_arrival[event.reason.value] += 1
+            elif isinstance(event, QuestionPromoted):
+                self.promoted += 1
+            self.last = event_id
+
+    def report(self) -> dict[str, dict[str, int | Counts]]:
+        items = self.board.items.values()
+        comments = [i for i in items if i.kind is ItemKind.COMMENT]
+        questions = [i for i in items if i.kind is ItemKind.QUESTION]
+        comment_states = Counter(i.status.value for i in comments)
+        question_states = Counter(i.status.value for i in questions)
+        hidden = (i.reason for i in comments if i.status is ItemStatus.HIDDEN)
+        rejected = (q.reason for q in questions if q.status is ItemStatus.REJECTED)
+        return {
+            "comments": {
+                "received": len(comments),
+                **{state: comment_states[state] for state in COMMENT_STATES},
+                "held_by_filter": dict(sorted(self.held_on_arrival.items())),
+                "hidden_by_reason": _by(hidden),
+                "by_channel": _by(i.channel.value for i in comments),
+                "promoted": self.promoted,
+            },
+            "questions": {
+                "received": len(questions),
+                **{state: question_states[state] for state in QUESTION_STATES},
+                "public": sum(1 for q in questions if q.public),
+                "rejected_by_reason": _by(rejected),
+                "by_channel": _by(q.channel.value for q in questions),
+                "votes": sum(q.votes for q in questions if q.public),
+            },
+        }
+
+
 def tally(entries: Iterable[tuple[str, Event]]) -> dict[str, dict[str, int | Counts]]:
     """The report's numbers from the stream's entries, oldest first."""
-    board = Board()
-    held_on_arrival: Counter[str] = Counter()
-    promoted = 0
-    for event_id, event in entries:
-        board.apply(event_id, event)
-        if isinstance(event, CommentHeld):
-            held_on_arrival[event.reason.value] += 1
-        elif isinstance(event, QuestionPromoted):
-            promoted += 1
-    comments = [i for i in board.items.values() if i.kind is ItemKind.COMMENT]
-    questions = board.questions()
-    comment_states = Counter(i.status.value for i in comments)
-    question_states = Counter(i.status.value for i in questions)
-    return {
-        "comments": {
-            "received": len(comments),
-            **{state: comment_states[state] for state in COMMENT_STATES},
-            "held_by_filter": dict(sorted(held_on_arrival.items())),
-            "hidden_by_reason": _by(i.reason for i in comments if i.status is ItemStatus.HIDDEN),
-            "by_channel": _by(i.channel.value for i in comments),
-            "promoted": promoted,
-        },
-        "questions": {
-            "received": len(questions),
-            **{state: question_states[state] for state in QUESTION_STATES},
-            "public": sum(1 for q in questions if q.public),
-            "rejected_by_reason": _by(
-                q.reason for q in questions if q.status is ItemStatus.REJECTED
-            ),
-            "by_channel": _by(q.channel.value for q in questions),
-            "votes": sum(q.votes for q in questions if q.public),
-        },
-    }
+    counted = Tally()
+    counted.add(entries)
+    return counted.report()
 
 
 def _by(values: Iterable[str]) -> Counts:

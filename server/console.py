@@ -21,7 +21,7 @@ from moderation.model import ModerationReason
 from moderation.projections import for_staff, meeting_for_viewer
 from moderation.questions import Action
 from moderation.tagging import Topic, districts_of
-from moderation.transparency import tally
+from moderation.transparency import Tally
 from server.accounts import Permission, Staff
 from server.hub import Connection, Feed
 from server.i18n import console_strings
@@ -105,16 +105,25 @@ async def audit_page(request: Request) -> Response:
     return _render(request, "audit.html", context)
 
 
+REPORTS_KEPT = 32  # meetings whose counts this process keeps folded
+
+
 async def _report(services: Services, meeting_id: str) -> dict[str, object]:
-    entries, start = [], "-"
-    while True:
-        chunk = await services.store.range(meeting_id, start, "+", count=5000)
-        entries.extend(chunk)
-        if len(chunk) < 5000:
-            break
-        start = "(" + chunk[-1][0]
-    counts = tally(entries)
-    return {"as_of": entries[-1][0] if entries else "0-0", **counts}
+    """The counts as of the stream's end; only what came since the last request is read."""
+    reports = services.reports
+    if meeting_id not in reports:
+        if len(reports) >= REPORTS_KEPT:
+            del reports[next(iter(reports))]
+        reports[meeting_id] = (asyncio.Lock(), Tally())
+    lock, counted = reports[meeting_id]
+    async with lock:
+        while True:
+            start = "-" if counted.last == "0-0" else "(" + counted.last
+            chunk = await services.store.range(meeting_id, start, "+", count=5000)
+            counted.add(chunk)
+            if len(chunk) < 5000:
+                break
+        return {"as_of": counted.last, **counted.report()}
 
 
 async def transparency_page(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from moderation.transparency import Tally
 from server.hub import Hub
 from server.metrics import Metrics
 from server.settings import Settings
@@ -27,6 +29,8 @@ class Services:
     metrics: Metrics
     secret: bytes = field(repr=False)
     clock: Callable[[], float] = time.time  # sessions and login throttling; tests advance it
+    # Transparency counts folded so far, per meeting (see server/console.py).
+    reports: dict[str, tuple[asyncio.Lock, Tally]] = field(default_factory=dict)
 
     def sign(self, purpose: str, value: str) -> str:
         digest = hmac.new(self.secret, f"{purpose}:{value}".encode(), hashlib.sha256)

@@ -81,6 +81,10 @@ class Console:
             assert remaining > 0, "the console did not get there in time"
             self.take(await recv_json(self.ws, remaining))
 
+    async def sees(self, item: str) -> None:
+        """Read frames until the item is shown."""
+        await self.until(lambda c: item in c.items)
+
     async def send(self, cmd: str, action: str, item: str, version: int, **extra: str) -> None:
         frame = {"type": "command", "cmd": cmd, "action": action, "item": item,
                  "version": version, **extra}  # fmt: skip

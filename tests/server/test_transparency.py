@@ -15,9 +15,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from moderation import Meeting
+from moderation.transparency import tally
 from server.accounts import Role
 from server.store import Store
-from tests.consoles import Console, ask, console, open_session
+from tests.consoles import Console, ask, console, desk_and_viewer, open_session
 from tests.helpers import LiveServer, catch_up, comment, recv_until
 
 pytestmark = pytest.mark.anyio
@@ -187,3 +188,30 @@ async def test_the_report_equals_the_counts_of_a_scripted_meeting(
     assert kinds["question.rejected"] == report["questions"]["rejected"]
     assert kinds["question.merged"] == report["questions"]["merged"]
     assert json.dumps(report, ensure_ascii=False)  # serialisable as published
+
+
+async def test_the_report_follows_the_record_as_it_grows(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    meeting_id = live_meeting.id
+    url = f"/api/meetings/{meeting_id}/transparency"
+    async with (
+        desk_and_viewer(server, store, meeting_id, "aliya", Role.MODERATOR) as (
+            desk,
+            viewer,
+        ),
+        httpx.AsyncClient(base_url=server.url) as http,
+    ):
+        reports = []
+        for n in range(3):
+            await viewer.send(comment(f"c{n}", f"Когда будет свет во дворе {n}?"))
+            ack, _ = await recv_until(viewer, lambda f: f["type"] == "ack")
+            item = str(ack["id"])
+            await desk.sees(item)
+            if n == 2:
+                assert (await desk.act("hide", item, reason="spam"))["type"] == "result"
+            reports.append((await http.get(url)).json())
+    entries = await store.range(meeting_id, "-", "+", count=1000)
+    assert reports[-1] == {"as_of": entries[-1][0], **tally(entries)}
+    assert [r["comments"]["received"] for r in reports] == [1, 2, 3]
+    assert reports[-1]["comments"]["hidden_by_reason"] == {"spam": 1}
