@@ -23,7 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 from moderation import Comment, Conflict, Event, Meeting, MeetingCreated, NotFound
 from moderation.events import CommentHeld, CommentPosted, QuestionAsked
 from moderation.model import AkimLevel, MeetingStatus, SlowMode
-from moderation.questions import MERGE_TARGETS, Item, ItemKind, comment_item
+from moderation.questions import Item, comment_item
 from server.wire import decode_event, decode_item, encode_event, encode_item, id_key
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,9 @@ class Store:
 
     def _items(self, mid: str) -> str:
         return f"{self.prefix}m:{{{mid}}}:items"
+
+    def _question_texts(self, mid: str) -> str:
+        return f"{self.prefix}m:{{{mid}}}:qtexts"
 
     def _votes(self, mid: str) -> str:
         return f"{self.prefix}m:{{{mid}}}:votes"
@@ -254,6 +257,7 @@ class Store:
             self._bucket(meeting_id, event.viewer),
             self._held(meeting_id),
             self._items(meeting_id),
+            self._question_texts(meeting_id),
         ]
         args = [event.client_msg_id, kind, data, held, encode_item(creates) if creates else ""]
         status, value = await self._durably(self._post, keys, args)
@@ -289,15 +293,13 @@ class Store:
 
     @_translated
     async def question_texts(self, meeting_id: str) -> list[tuple[str, str]]:
-        """The meeting's questions that others may repeat, as (id, text), oldest first."""
-        rows = await self.redis.hgetall(self._items(meeting_id))
-        questions = [decode_item(str(i), str(row)) for i, row in rows.items()]
-        found = [
-            (q.id, q.text)
-            for q in questions
-            if q.kind is ItemKind.QUESTION and q.status in MERGE_TARGETS
-        ]
-        return sorted(found, key=lambda pair: id_key(pair[0]))
+        """The meeting's questions that others may repeat, as (id, text), oldest first.
+
+        The scripts keep this index with the record: a question joins it when asked or
+        promoted and leaves it when merged or rejected.
+        """
+        rows = await self.redis.hgetall(self._question_texts(meeting_id))
+        return sorted(((str(i), str(t)) for i, t in rows.items()), key=lambda p: id_key(p[0]))
 
     @_translated
     async def apply_changes(
@@ -323,6 +325,7 @@ class Store:
             self._public(meeting_id),
             self._voters(meeting_id, source),
             self._voters(meeting_id, into),
+            self._question_texts(meeting_id),
         ]
         args: list[Any] = [len(checks)]
         for item_id, version in checks.items():

@@ -1,7 +1,8 @@
 -- Apply a staff action: check the versions it was decided on, then append its events and
 -- update the projections, all at once (a stale version changes nothing).
 -- KEYS: 1 stream, 2 items hash, 3 votes hash, 4 public questions hash,
---       5 voters of the merged question, 6 voters of the question merged into
+--       5 voters of the merged question, 6 voters of the question merged into,
+--       7 texts of the questions others may repeat (merged and rejected ones leave it)
 -- ARGV: n, n x (item id, version it must be at),
 --       m, m x (kind, data, JSON of the item the event creates or ''),
 --       k, k x (item id, item JSON),
@@ -44,9 +45,17 @@ local first, last
 for i = 1, m do
   last = redis.call('XADD', KEYS[1], '*', 'k', events[i][1], 'd', events[i][2])
   first = first or last
-  if events[i][3] ~= '' then redis.call('HSET', KEYS[2], last, events[i][3]) end
+  if events[i][3] ~= '' then
+    redis.call('HSET', KEYS[2], last, events[i][3])
+    local created = cjson.decode(events[i][3])
+    if created.kind == 'question' then redis.call('HSET', KEYS[7], last, created.text) end
+  end
 end
-for i = 1, k do redis.call('HSET', KEYS[2], sets[i][1], sets[i][2]) end
+for i = 1, k do
+  redis.call('HSET', KEYS[2], sets[i][1], sets[i][2])
+  local status = cjson.decode(sets[i][2]).status
+  if status == 'merged' or status == 'rejected' then redis.call('HDEL', KEYS[7], sets[i][1]) end
+end
 for i = 1, p do
   if public[i][2] == '' then
     redis.call('HDEL', KEYS[4], public[i][1])

@@ -1,6 +1,6 @@
 -- Append a comment to a meeting's stream, atomically with its guards and projections.
 -- KEYS: 1 stream, 2 meeting hash, 3 idempotency hash, 4 slow-mode bucket, 5 held counts,
---       6 items hash
+--       6 items hash, 7 texts of the questions others may repeat
 -- ARGV: 1 client_msg_id, 2 kind, 3 data (JSON), 4 hold reason or '',
 --       5 JSON of the item it creates (a question) or ''
 -- Returns {'ok', id}, {'dup', 'id reason'}, {'missing', ''}, {'closed', status},
@@ -25,6 +25,8 @@ if interval > 0 then
 end
 local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[2], 'd', ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], id .. ' ' .. ARGV[4])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[6], id, ARGV[5])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[6], id, ARGV[5])
+  redis.call('HSET', KEYS[7], id, cjson.decode(ARGV[5]).text)
 elseif ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[4], 1) end
 return {'ok', id}

@@ -388,3 +388,33 @@ async def test_an_unknown_meeting_closes_4404(server: LiveServer, store: Store) 
             await recv_json(ws)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4404
+
+
+async def test_duplicates_are_looked_for_among_questions_that_may_still_be_repeated(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
+    ):
+        kept = await ask(viewer, "q1", "Когда отремонтируют дорогу на улице Абая?")
+        rejected = await ask(viewer, "q2", "Когда построят новую школу в Акбулаке?")
+        merged = await ask(viewer, "q3", "Когда отремонтируют дорогу по улице Абая")
+        await viewer.send(comment("c1", "Когда откроют поликлинику на Жандосова?"))
+        ack, _ = await recv_until(viewer, lambda f: f["type"] == "ack")
+        await desk.sees(ack["id"])
+        await desk.sees(merged)
+        assert desk.items[merged]["similar"] == [kept]
+        assert (await desk.act("reject", rejected, reason="out_of_scope"))["type"] == "result"
+        assert (await desk.act("merge", merged, into=kept))["type"] == "result"
+        assert (await desk.act("promote", ack["id"]))["type"] == "result"
+        await desk.until(lambda c: len(c.items) == 5)
+        promoted = next(i for i, item in desk.items.items() if item["source"] == ack["id"])
+        texts = await store.question_texts(live_meeting.id)
+        assert texts == [
+            (kept, "Когда отремонтируют дорогу на улице Абая?"),
+            (promoted, "Когда откроют поликлинику на Жандосова?"),
+        ]
+        again = await ask(viewer, "q4", "Когда построят новую школу в Акбулаке?")
+        await desk.sees(again)
+        assert desk.items[again]["similar"] == []  # the rejected one is not suggested
