@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Collection
 
 from moderation import Meeting, MeetingEnded, MeetingStarted, apply
+from moderation.events import CommentHidden, CommentReleased
 from moderation.projections import PublicEvent, for_staff, for_viewer
 from moderation.questions import Board
 from server.metrics import Metrics
@@ -186,6 +187,8 @@ class Feed:
         # Consoles, each with whether it may see contact details, and the board they share.
         self.staff: dict[Connection, bool] = {}
         self.board: Board | None = None
+        # Comments hidden now: catch-up history leaves their text out.
+        self.hidden: set[str] = set()
         self.ready = asyncio.Event()
         self.failure: BaseException | None = None
         self.task: asyncio.Task[None] | None = None
@@ -197,6 +200,8 @@ class Feed:
         try:
             self.position = await self.hub.store.last_id(self.meeting_id)
             self.meeting = await self.hub.store.meeting(self.meeting_id)
+            # Read after the position: a change since is in the stream too, and applies again.
+            self.hidden = await self.hub.store.hidden_comments(self.meeting_id)
         except BaseException as error:
             self.failure = error
             raise
@@ -252,6 +257,10 @@ class Feed:
         for event_id, event in entries:
             if isinstance(event, MeetingStarted | MeetingEnded):
                 self.meeting = apply(self.meeting, event, meeting_id=self.meeting_id)
+            elif isinstance(event, CommentHidden):
+                self.hidden.add(event.item)
+            elif isinstance(event, CommentReleased):
+                self.hidden.discard(event.item)
             shown = for_viewer(event_id, event)
             if shown is not None:
                 public.append(shown)

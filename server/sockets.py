@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from moderation import CommentRejected, Meeting, PostComment, RejectReason, post_comment
 from moderation.commands import AskQuestion, Vote
+from moderation.events import CommentPosted
 from moderation.projections import for_viewer, meeting_for_viewer
 from moderation.questions import ask_question, question_item
 from server.hub import Connection, Feed
@@ -178,23 +179,31 @@ class ViewerSession:
             entries = await store.range(self.meeting_id, after, "+", count=limit + 2)
             if entries and entries[0][0] == after and len(entries) <= limit + 1:
                 missed = [e for e in entries[1:] if _not_after(e[0], position)]
-                await self._send_entries(missed, position if missed else after)
+                await self._send_entries(feed, missed, position if missed else after)
                 return max(after, position, key=id_key)
             await self._send(RELOAD_FRAME)
         if after == "0":
             start = "-"
             while True:
                 chunk = await store.range(self.meeting_id, start, position, count=CHUNK)
-                await self._send_entries(chunk, chunk[-1][0] if chunk else position)
+                await self._send_entries(feed, chunk, chunk[-1][0] if chunk else position)
                 if len(chunk) < CHUNK:
                     return position
                 start = "(" + chunk[-1][0]
         recent = await store.recent(self.meeting_id, position, count=settings.history_limit)
-        await self._send_entries(recent, position)
+        await self._send_entries(feed, recent, position)
         return position
 
-    async def _send_entries(self, entries: list[Entry], last: str) -> None:
-        shown = [p for p in (for_viewer(i, e) for i, e in entries) if p is not None]
+    async def _send_entries(self, feed: Feed, entries: list[Entry], last: str) -> None:
+        """History as viewers see it; a comment hidden since is left out (its later
+        `comment.hidden` event still says that one was hidden, and why)."""
+        hidden = feed.hidden
+        shown = [
+            p
+            for i, e in entries
+            if not (hidden and i in hidden and isinstance(e, CommentPosted))
+            and (p := for_viewer(i, e)) is not None
+        ]
         await self._send(events_frame(shown, last))
 
     # Comments

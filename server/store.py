@@ -138,6 +138,9 @@ class Store:
     def _question_texts(self, mid: str) -> str:
         return f"{self.prefix}m:{{{mid}}}:qtexts"
 
+    def _hidden(self, mid: str) -> str:
+        return f"{self.prefix}m:{{{mid}}}:hidden"
+
     def _votes(self, mid: str) -> str:
         return f"{self.prefix}m:{{{mid}}}:votes"
 
@@ -292,6 +295,11 @@ class Store:
         return found
 
     @_translated
+    async def hidden_comments(self, meeting_id: str) -> set[str]:
+        """The ids of the comments moderators hide now."""
+        return {str(i) for i in await self.redis.smembers(self._hidden(meeting_id))}
+
+    @_translated
     async def question_texts(self, meeting_id: str) -> list[tuple[str, str]]:
         """The meeting's questions that others may repeat, as (id, text), oldest first.
 
@@ -326,6 +334,7 @@ class Store:
             self._voters(meeting_id, source),
             self._voters(meeting_id, into),
             self._question_texts(meeting_id),
+            self._hidden(meeting_id),
         ]
         args: list[Any] = [len(checks)]
         for item_id, version in checks.items():

@@ -2,7 +2,8 @@
 -- update the projections, all at once (a stale version changes nothing).
 -- KEYS: 1 stream, 2 items hash, 3 votes hash, 4 public questions hash,
 --       5 voters of the merged question, 6 voters of the question merged into,
---       7 texts of the questions others may repeat (merged and rejected ones leave it)
+--       7 texts of the questions others may repeat (merged and rejected ones leave it),
+--       8 ids of the comments hidden now (their text is left out of viewers' history)
 -- ARGV: n, n x (item id, version it must be at),
 --       m, m x (kind, data, JSON of the item the event creates or ''),
 --       k, k x (item id, item JSON),
@@ -55,6 +56,8 @@ for i = 1, k do
   redis.call('HSET', KEYS[2], sets[i][1], sets[i][2])
   local status = cjson.decode(sets[i][2]).status
   if status == 'merged' or status == 'rejected' then redis.call('HDEL', KEYS[7], sets[i][1]) end
+  if status == 'hidden' then redis.call('SADD', KEYS[8], sets[i][1]) end
+  if status == 'shown' then redis.call('SREM', KEYS[8], sets[i][1]) end
 end
 for i = 1, p do
   if public[i][2] == '' then

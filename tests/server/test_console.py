@@ -418,3 +418,33 @@ async def test_duplicates_are_looked_for_among_questions_that_may_still_be_repea
         again = await ask(viewer, "q4", "Когда построят новую школу в Акбулаке?")
         await desk.sees(again)
         assert desk.items[again]["similar"] == []  # the rejected one is not suggested
+
+
+async def test_a_hidden_comment_is_left_out_of_the_history_new_viewers_get(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    secret = "Мой адрес Абая 10 квартира 5, приходите"
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
+    ):
+        await viewer.send(comment("c1", secret))
+        ack, _ = await recv_until(viewer, lambda f: f["type"] == "ack")
+        await viewer.send(comment("c2", "Спасибо за встречу"))
+        await recv_until(viewer, lambda f: f["type"] == "ack")
+        await desk.sees(ack["id"])
+        assert (await desk.act("hide", ack["id"], reason="personal_data"))["type"] == "result"
+        for after in (None, "0"):
+            async with server.socket(live_meeting.id, after=after) as late:
+                _, history = await catch_up(late)
+            assert secret not in json.dumps(history, ensure_ascii=False)
+            hidden = [e for e in history if e.get("kind") == "comment.hidden"]
+            assert [(e["comment"], e["reason"]) for e in hidden] == [(ack["id"], "personal_data")]
+            assert any(e.get("text") == "Спасибо за встречу" for e in history)
+        assert (await desk.act("release", ack["id"]))["type"] == "result"
+        async with server.socket(live_meeting.id) as late:
+            _, history = await catch_up(late)
+        assert [e["kind"] for e in history if secret in str(e.get("text"))] == [
+            "comment.posted",
+            "comment.released",
+        ]
