@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ from bench.run import (
     START_DELAY,
     Generator,
     Scenario,
+    add_placement_arguments,
     cpu_deltas,
+    placed,
     preflight,
     start_generator,
     window_deltas,
@@ -263,13 +265,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--drain", type=float, default=5.0, help="seconds at most for late ones")
     parser.add_argument("--servers", default="halyq", help="halyq (the baseline has no console)")
     parser.add_argument("--per-connection", type=float, default=5.0, help="comments/s/commenter")
-    parser.add_argument("--server-cpus", default="0", help="taskset -c list for the server")
-    parser.add_argument("--gen-cpus", default="1", help="taskset -c list for the load processes")
-    parser.add_argument("--redis-cpus", default="1", help="CPUs for Halyq's embedded Redis")
-    parser.add_argument("--no-pin", action="store_true", help="no taskset at all")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="JSON folder")
-    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
-    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    add_placement_arguments(parser)
     return parser
 
 
@@ -281,13 +277,8 @@ def _scenario(args: argparse.Namespace) -> ConsoleScenario:
         warmup=args.warmup,
         drain=args.drain,
         per_connection=args.per_connection,
-        server_cpus=args.server_cpus,
-        gen_cpus=args.gen_cpus,
-        redis_cpus=args.redis_cpus,
     )
-    if args.no_pin:
-        load = replace(load, server_cpus=None, gen_cpus=None, redis_cpus=None)
-    return ConsoleScenario(load=load, consoles=args.consoles)
+    return ConsoleScenario(load=placed(load, args), consoles=args.consoles)
 
 
 def main(argv: list[str] | None = None) -> int:

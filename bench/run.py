@@ -342,19 +342,33 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--connect-rate", type=float, default=300.0, help="connects per second")
     parser.add_argument("--per-connection", type=float, default=5.0, help="comments/s/commenter")
     parser.add_argument("--sample-viewers", type=int, default=1000, help="viewers timing events")
-    parser.add_argument("--server-cpus", default="0", help="taskset -c list for the server")
-    parser.add_argument("--gen-cpus", default="1", help="taskset -c list for the generators")
-    parser.add_argument("--redis-cpus", default="1", help="CPUs for Halyq's embedded Redis")
-    parser.add_argument("--no-pin", action="store_true", help="no taskset at all")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="JSON folder")
-    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
-    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    add_placement_arguments(parser)
     parser.add_argument(
         "--console",
         action="store_true",
         help="run the console scenario instead (options: python -m bench.console_run --help)",
     )
     return parser
+
+
+def add_placement_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the processes run and where the results go: the same for every scenario."""
+    parser.add_argument("--server-cpus", default="0", help="taskset -c list for the server")
+    parser.add_argument("--gen-cpus", default="1", help="taskset -c list for the load processes")
+    parser.add_argument("--redis-cpus", default="1", help="CPUs for Halyq's embedded Redis")
+    parser.add_argument("--no-pin", action="store_true", help="no taskset at all")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="JSON folder")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+
+
+def placed(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """`scenario` pinned as `args` say (`--no-pin`: not at all)."""
+    if args.no_pin:
+        return replace(scenario, server_cpus=None, gen_cpus=None, redis_cpus=None)
+    return replace(
+        scenario, server_cpus=args.server_cpus, gen_cpus=args.gen_cpus, redis_cpus=args.redis_cpus
+    )
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
@@ -367,13 +381,8 @@ def _scenario(args: argparse.Namespace) -> Scenario:
         per_connection=args.per_connection,
         sample_viewers=args.sample_viewers,
         gen_procs=max(1, args.gen_procs),
-        server_cpus=args.server_cpus,
-        gen_cpus=args.gen_cpus,
-        redis_cpus=args.redis_cpus,
     )
-    if args.no_pin:
-        return replace(scenario, server_cpus=None, gen_cpus=None, redis_cpus=None)
-    return scenario
+    return placed(scenario, args)
 
 
 def main(argv: list[str] | None = None) -> int:
