@@ -8,9 +8,13 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint format bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+CATALOGS := $(wildcard server/locale/*/LC_MESSAGES/halyq.po)
+
+# Installs, then compiles the translations (.po -> .mo; the .mo files are never committed).
+$(STAMP): pyproject.toml constraints.txt $(CATALOGS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pybabel --quiet compile --domain halyq --directory server/locale
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -18,7 +18,14 @@ from moderation import MeetingStatus
 from moderation.projections import meeting_for_viewer
 from moderation.tagging import districts_of
 from moderation.text import MAX_COMMENT_CHARS
-from server.i18n import LANG_COOKIE, LANGUAGE_NAMES, js_strings, pick_language, translator
+from server.i18n import (
+    LANG_COOKIE,
+    LANGUAGE_NAMES,
+    js_strings,
+    pick_language,
+    template_gettext,
+    translator,
+)
 from server.meetings import is_meeting_id
 from server.player import player_for
 from server.services import VIEWER_COOKIE, Services
@@ -28,11 +35,16 @@ YEAR = 365 * 24 * 3600
 
 
 def templates() -> Jinja2Templates:
-    """Templates with autoescape on for every file: user text is only ever text."""
+    """Templates with autoescape on for every file: user text is only ever text.
+
+    The i18n extension gives templates `_()`; it and `ngettext()`, `pgettext()` come with each
+    page's context, in its language (`page_context`), with `{name}` placeholders as in scripts.
+    """
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(FRONTEND / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
     environment.globals["static"] = static_url_factory()
     return Jinja2Templates(env=environment)
@@ -72,7 +84,11 @@ def static_files() -> Static:
 
 
 def page_context(request: Request) -> dict[str, object]:
-    """What every page's template reads: the request, its language and the translator."""
+    """What every page's template reads: the request, its language and its words.
+
+    `t(key)` looks a message up by its code key (`t('status_' ~ status)`); `_()`, `pgettext()`,
+    `ngettext()` and `npgettext()` take the English msgid itself.
+    """
     services: Services = request.app.state.services
     lang = pick_language(
         request.query_params,
@@ -84,6 +100,7 @@ def page_context(request: Request) -> dict[str, object]:
         "request": request,
         "lang": lang,
         "t": translator(lang),
+        **template_gettext(lang),
         "languages": LANGUAGE_NAMES,
         "path": request.url.path,
     }

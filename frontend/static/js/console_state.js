@@ -56,8 +56,17 @@ export function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// A message with a count comes as its forms by CLDR plural category ({one, few, many, other}):
+// the count `n` picks the form the language's rule asks for ("1 голос", "2 голоса", "5 голосов").
+const PLURALS = new Intl.PluralRules(config.lang);
+
+function plural(forms, n) {
+  return forms[PLURALS.select(n)] ?? forms.other ?? forms.many;
+}
+
 export function format(text, values) {
-  return String(text ?? "").replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+  const chosen = text !== null && typeof text === "object" ? plural(text, values.n) : text;
+  return String(chosen ?? "").replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
 export function label(prefix, code) {
