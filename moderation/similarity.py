@@ -219,8 +219,9 @@ def _sound(word: str) -> str:
 _STOP_SOUNDS = frozenset(_sound(word) for word in _STOP_WORDS)
 _LONG_STOP_SOUNDS = tuple(sorted(sound for sound in _STOP_SOUNDS if len(sound) >= 5))
 _GENERIC_STEMS = frozenset(_stem(word) for word in _GENERIC_WORDS)
-_GENERIC_WEIGHT = 0.4
-_PLACE_WEIGHT = 2.0
+WORD_WEIGHT = 1.0
+GENERIC_WEIGHT = 0.4
+PLACE_WEIGHT = 2.0
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -236,7 +237,9 @@ def _is_stop_word(word: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _Term:
+class Term:
+    """A word that counts, once per key: place terms weigh PLACE_WEIGHT, the others 1 or less."""
+
     key: str  # the concept, or the stem
     sound: str  # the stem as heard, for typos
     weight: float
@@ -244,39 +247,40 @@ class _Term:
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _term(word: _Word, is_named: bool) -> _Term:
+def _term(word: _Word, is_named: bool) -> Term:
     stem = _stem(word.text)
     key = _CONCEPTS.get(word.text) or stem
     if stem.isdigit():
-        return _Term(key, stem, _PLACE_WEIGHT, is_place=True)
+        return Term(key, stem, PLACE_WEIGHT, is_place=True)
     if stem in _GENERIC_STEMS:
-        return _Term(key, _sound(stem), _GENERIC_WEIGHT, is_place=False)
+        return Term(key, _sound(stem), GENERIC_WEIGHT, is_place=False)
     is_place = word.is_name or is_named
-    return _Term(key, _sound(stem), _PLACE_WEIGHT if is_place else 1.0, is_place)
+    return Term(key, _sound(stem), PLACE_WEIGHT if is_place else WORD_WEIGHT, is_place)
 
 
 @dataclass(frozen=True, slots=True)
-class _Profile:
+class Profile:
+    """A question as similarity sees it; `QuestionIndex` keeps one per distinct question."""
+
     text: str  # normalised
-    terms: tuple[_Term, ...]
+    terms: tuple[Term, ...]
     keys: frozenset[str]
     places: frozenset[str]
     sounds: frozenset[str]  # of the terms that are not numbers: a number never matches by typo
 
 
-# Cached by text: a meeting's earlier questions are compared again with every new one.
-@functools.lru_cache(maxsize=1 << 13)
-def _profile(text: str) -> _Profile:
+def profile_of(text: str) -> Profile:
+    """The terms of a question that similarity compares, uncached."""
     every = list(_words(text))
     words = [word for word in every if not _is_stop_word(word.text)]
-    terms: dict[str, _Term] = {}
+    terms: dict[str, Term] = {}
     for i, word in enumerate(words):
         after_marker = i > 0 and words[i - 1].text in _NAME_FOLLOWS
         before_marker = i + 1 < len(words) and words[i + 1].text.startswith(_NAME_PRECEDES)
         term = _term(word, after_marker or before_marker)
         if term.key not in terms or terms[term.key].weight < term.weight:
             terms[term.key] = term
-    return _Profile(
+    return Profile(
         text=" ".join(word.text for word in every),
         terms=tuple(terms.values()),
         keys=frozenset(terms),
@@ -285,35 +289,40 @@ def _profile(text: str) -> _Profile:
     )
 
 
+# Cached by text: a meeting's earlier questions are compared again with every new one.
+_profile = functools.lru_cache(maxsize=1 << 13)(profile_of)
+
+
 # --- similarity and duplicates ------------------------------------------------------------
 
-_TOKEN_CUTOFF = 80.0  # rapidfuzz ratio of two stems' first letters: one typo in five or six
-_STEM_LENGTH = 6
+TOKEN_CUTOFF = 80.0  # rapidfuzz ratio of two stems' first letters: one typo in five or six
+STEM_LENGTH = 6
+CONTAINED = 5  # stems this long or longer are alike when one is inside the other
 
 
 def _likeness(sound: str, other: str) -> float:
     """Two stems that are not the same concept: one inside the other, or one typo apart."""
-    if len(sound) >= 5 and len(other) >= 5 and (sound in other or other in sound):
+    if len(sound) >= CONTAINED and len(other) >= CONTAINED and (sound in other or other in sound):
         return 0.9
-    short, other_short = sound[:_STEM_LENGTH], other[:_STEM_LENGTH]
-    return fuzz.ratio(short, other_short, score_cutoff=_TOKEN_CUTOFF) / 100
+    short, other_short = sound[:STEM_LENGTH], other[:STEM_LENGTH]
+    return fuzz.ratio(short, other_short, score_cutoff=TOKEN_CUTOFF) / 100
 
 
 # Each stem's alike stems (typos, one inside the other) with their likeness, both ways.
-_Near = dict[str, dict[str, float]]
+Near = dict[str, dict[str, float]]
 
 
-def _near(sounds: Iterable[str], others: Iterable[str]) -> _Near:
+def alike_sounds(sounds: Iterable[str], others: Iterable[str]) -> Near:
     """The alike pairs of a stem from `sounds` and one from `others`, found by rapidfuzz in C."""
     choices = sorted(set(others))
-    shorts = [choice[:_STEM_LENGTH] for choice in choices]
-    longs = [choice if len(choice) >= 5 else "" for choice in choices]
-    near: _Near = {}
+    shorts = [choice[:STEM_LENGTH] for choice in choices]
+    longs = [choice if len(choice) >= CONTAINED else "" for choice in choices]
+    near: Near = {}
     for sound in set(sounds):
         found = process.extract(
-            sound[:_STEM_LENGTH], shorts, scorer=fuzz.ratio, score_cutoff=_TOKEN_CUTOFF, limit=None
+            sound[:STEM_LENGTH], shorts, scorer=fuzz.ratio, score_cutoff=TOKEN_CUTOFF, limit=None
         )
-        if len(sound) >= 5:
+        if len(sound) >= CONTAINED:
             # partial_ratio is 100 when one is inside the other.
             found += process.extract(
                 sound, longs, scorer=fuzz.partial_ratio, score_cutoff=100, limit=None
@@ -326,7 +335,7 @@ def _near(sounds: Iterable[str], others: Iterable[str]) -> _Near:
     return near
 
 
-def _closeness(term: _Term, other: _Profile, near: _Near) -> float:
+def _closeness(term: Term, other: Profile, near: Near) -> float:
     """How well a term is matched in the other text: same concept, a typo, or contained."""
     if term.key in other.keys:
         return 1.0
@@ -336,13 +345,16 @@ def _closeness(term: _Term, other: _Profile, near: _Near) -> float:
     return max([score for sound, score in alike.items() if sound in other.sounds], default=0.0)
 
 
-def _tally(profile: _Profile, other: _Profile, near: _Near, places: frozenset[str]) -> list[float]:
+# QuestionIndex (moderation/duplicates.py) bounds these tallies to skip questions unscored: it
+# relies on places weighing PLACE_WEIGHT, other terms at most WORD_WEIGHT or GENERIC_WEIGHT,
+# closeness 0 without a shared key or alike stem, and `agreement` growing with what is shared.
+def _tally(profile: Profile, other: Profile, near: Near, places: frozenset[str]) -> list[float]:
     """Matched and unmatched weight of a profile's problem terms, then of its place terms."""
     tally = [0.0, 0.0, 0.0, 0.0]
     for term in profile.terms:
         closeness = _closeness(term, other, near)
         is_place = term.key in places
-        weight = _PLACE_WEIGHT if is_place else term.weight
+        weight = PLACE_WEIGHT if is_place else term.weight
         tally[2 * is_place] += weight * closeness
         tally[2 * is_place + 1] += weight * (1 - closeness)
     return tally
@@ -352,13 +364,15 @@ _SWAP_COST = 1.5
 _ADD_COST = 0.3
 
 
-def _agreement(shared: float, left: float, right: float) -> float:
+def agreement(shared: float, left: float, right: float) -> float:
     """Shared weight against what differs: a word swapped costs more than a word added."""
     cost = _SWAP_COST * min(left, right) + _ADD_COST * abs(left - right)
     return shared / (shared + cost) if shared else 0.0
 
 
-def _score(first: _Profile, second: _Profile, near: _Near) -> float:
+def profile_score(first: Profile, second: Profile, near: Near) -> float:
+    """`similarity` of two profiles; `near` is `alike_sounds(first.sounds, others)` for any
+    `others` that hold each of second's sounds alike to one of first's."""
     if not first.terms or not second.terms:
         return 1.0 if first.text == second.text != "" else 0.0
     if first.keys == second.keys:
@@ -371,16 +385,16 @@ def _score(first: _Profile, second: _Profile, near: _Near) -> float:
     what_b, other_b, where_b, elsewhere_b = _tally(second, first, near, places)
     # The problem and the place are scored apart, so a long shared address cannot outweigh
     # a different problem (лифт / домофон в доме 3 на Гагарина), nor the reverse.
-    what = _agreement((what_a + what_b) / 2, other_a, other_b)
+    what = agreement((what_a + what_b) / 2, other_a, other_b)
     if where_a + elsewhere_a == 0 or where_b + elsewhere_b == 0:
         return what  # a place named on one side only does not contradict the other
-    return min(what, _agreement((where_a + where_b) / 2, elsewhere_a, elsewhere_b))
+    return min(what, agreement((where_a + where_b) / 2, elsewhere_a, elsewhere_b))
 
 
 def similarity(a: str, b: str) -> float:
     """How alike two questions are, 0.0 to 1.0, symmetric; 1.0 for the same normalised text."""
     first, second = _profile(a), _profile(b)
-    return _score(first, second, _near(first.sounds, second.sounds))
+    return profile_score(first, second, alike_sounds(first.sounds, second.sounds))
 
 
 # Measured on tests/moderation/duplicate_pairs.py: every threshold from 0.65 to 0.75 keeps the
@@ -395,8 +409,8 @@ def duplicates(
     question = _profile(text)
     profiles = [(item_id, _profile(other)) for item_id, other in earlier]
     # One search of the whole earlier vocabulary instead of one per pair keeps this fast.
-    near = _near(question.sounds, (s for _, profile in profiles for s in profile.sounds))
-    scored = [(item_id, _score(question, profile, near)) for item_id, profile in profiles]
+    near = alike_sounds(question.sounds, (s for _, profile in profiles for s in profile.sounds))
+    scored = [(item_id, profile_score(question, profile, near)) for item_id, profile in profiles]
     found = [pair for pair in scored if pair[1] >= DUPLICATE_THRESHOLD]
     # sorted() is stable: equal scores keep the order they were given in.
     return sorted(found, key=lambda pair: -pair[1])[:limit]
