@@ -1,7 +1,15 @@
-"""The domain of Halyq: meetings, comments, filters and decisions, with no I/O."""
+"""The domain of Halyq: meetings, comments, questions, filters and decisions, with no I/O."""
 
-from moderation.commands import CreateMeeting, EndMeeting, PostComment, StartMeeting
-from moderation.decide import apply, change_meeting, create_meeting, post_comment
+from moderation.commands import (
+    AskQuestion,
+    CreateMeeting,
+    EndMeeting,
+    Moderate,
+    PostComment,
+    StartMeeting,
+    Submission,
+    Vote,
+)
 from moderation.errors import (
     CommentRejected,
     Conflict,
@@ -20,6 +28,7 @@ from moderation.events import (
     MeetingEnded,
     MeetingStarted,
 )
+from moderation.meetings import apply, change_meeting, create_meeting
 from moderation.model import (
     AkimLevel,
     Channel,
@@ -29,10 +38,12 @@ from moderation.model import (
     RejectReason,
     SlowMode,
 )
+from moderation.submissions import post_comment
 
 __all__ = [
     "KINDS",
     "AkimLevel",
+    "AskQuestion",
     "Channel",
     "Comment",
     "CommentHeld",
@@ -50,12 +61,15 @@ __all__ = [
     "MeetingEnded",
     "MeetingStarted",
     "MeetingStatus",
+    "Moderate",
     "ModerationError",
     "NotFound",
     "PostComment",
     "RejectReason",
     "SlowMode",
     "StartMeeting",
+    "Submission",
+    "Vote",
     "apply",
     "change_meeting",
     "create_meeting",

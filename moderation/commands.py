@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from moderation.model import AkimLevel, Channel
+from moderation.model import Channel, MeetingFields
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CreateMeeting:
+class CreateMeeting(MeetingFields):
     """Announce a meeting."""
-
-    title: str
-    akim: str
-    level: AkimLevel
-    territory: str
-    planned_minutes: int
-    stream_url: str = ""
-    titles: dict[str, str] = field(default_factory=dict)
-    starts_at: str = ""
-    slow_mode_seconds: float = 5.0
-    slow_mode_burst: int = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,3 +64,15 @@ class Vote:
     """A viewer up-votes a public question."""
 
     question: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submission:
+    """A comment or question from any channel, with the pseudonym of who sent it.
+
+    `sender` is the channel's own stable pseudonym of the person (never a raw address): slow
+    mode, votes and the record know people only by it.
+    """
+
+    what: PostComment | AskQuestion
+    sender: str

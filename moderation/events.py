@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from moderation.model import AkimLevel, Channel, HoldReason, ModerationReason
+from moderation.model import Channel, HoldReason, MeetingFields, ModerationReason
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MeetingCreated:
-    """A meeting was announced; the first event of its stream."""
+class MeetingCreated(MeetingFields):
+    """A meeting was announced; the first event of its stream (R5)."""
 
     kind: ClassVar[str] = "meeting.created"
     at: int
-    title: str
-    akim: str
-    level: AkimLevel
-    territory: str
-    planned_minutes: int
-    stream_url: str = ""
-    titles: dict[str, str] = field(default_factory=dict)
-    starts_at: str = ""
-    slow_mode_seconds: float = 5.0
-    slow_mode_burst: int = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,7 +142,7 @@ class QuestionRejected(_Change):
 class QuestionMerged(_Change):
     """A question joins an earlier one (`into`): its askers and votes now count there.
 
-    `votes` is the number of distinct voters of `into` after the merge (counted by the store).
+    `votes` is the number of distinct voters of `into` after the merge, each counted once.
     """
 
     kind: ClassVar[str] = "question.merged"

@@ -1,9 +1,18 @@
-"""Records of the domain: meetings, their states, akim levels, channels and hold reasons."""
+"""The domain's enums and records: meetings, comments and questions as items, and their states.
+
+Every enum here is a vocabulary the record, the wire and the interface share; every record is
+frozen. Meetings' fields are declared once, in `MeetingFields`: the command that announces a
+meeting, the event that records it and the meeting itself all derive from it.
+"""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+
+# The interface's languages; titles and the meeting page come in these (R3: Kazakh and Russian).
+LANGUAGES = ("kk", "ru", "en")
 
 
 class MeetingStatus(enum.StrEnum):
@@ -65,6 +74,47 @@ class RejectReason(enum.StrEnum):
     UNAVAILABLE = "unavailable"
 
 
+class ItemKind(enum.StrEnum):
+    """What is on a meeting's board: comments and questions."""
+
+    COMMENT = "comment"
+    QUESTION = "question"
+
+
+class ItemStatus(enum.StrEnum):
+    """Where an item is in its lifecycle (the table is `moderation.lifecycle.TRANSITIONS`)."""
+
+    # comments
+    SHOWN = "shown"
+    HELD = "held"
+    HIDDEN = "hidden"
+    # questions
+    NEW = "new"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    QUEUED = "queued"
+    ON_AIR = "on_air"
+    ANSWERED = "answered"
+    DEFERRED = "deferred"
+
+
+class Action(enum.StrEnum):
+    """What staff may do to an item."""
+
+    HIDE = "hide"
+    RELEASE = "release"
+    APPROVE = "approve"
+    REJECT = "reject"
+    MERGE = "merge"
+    QUEUE = "queue"
+    ON_AIR = "on_air"
+    ANSWER = "answer"
+    DEFER = "defer"
+    TAG = "tag"
+    PROMOTE = "promote"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SlowMode:
     """Per-viewer comment rate: one comment per `seconds`, with bursts of `burst`.
@@ -86,29 +136,98 @@ class SlowMode:
             raise ValueError(f"slow mode burst must be between 1 and {self.MAX_BURST}")
 
 
+def about(text: str = "", *, staff_only: bool = False) -> MappingProxyType[str, object]:
+    """A field's metadata: what it means (`halyq meeting create --help` shows it), and
+    whether only staff may see it (`public_fields` leaves such fields out)."""
+    return MappingProxyType({"help": text, "staff_only": staff_only})
+
+
+def public_fields(record: type) -> tuple[str, ...]:
+    """The fields of a record the public may see, in declaration order."""
+    return tuple(f.name for f in fields(record) if not f.metadata.get("staff_only"))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Meeting:
+class MeetingFields:
+    """What an announcement says about a meeting; declared once for command, event and record."""
+
+    title: str
+    akim: str = field(metadata=about("the akim's name"))
+    level: AkimLevel
+    territory: str = field(metadata=about("the city, district or village"))
+    planned_minutes: int = field(metadata=about("R4: the presentation gets a quarter of it"))
+    stream_url: str = field(default="", metadata=about("the broadcast", staff_only=True))
+    titles: dict[str, str] = field(default_factory=dict, metadata=about("the title by language"))
+    starts_at: str = field(default="", metadata=about("ISO 8601 with offset, e.g. +05:00"))
+    slow_mode_seconds: float = field(
+        default=5.0, metadata=about("seconds between comments", staff_only=True)
+    )
+    slow_mode_burst: int = field(default=2, metadata=about(staff_only=True))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Meeting(MeetingFields):
     """An akim's meeting with the population: what viewers and staff know about it."""
 
     id: str
-    title: str
-    akim: str
-    level: AkimLevel
-    territory: str
-    planned_minutes: int
-    stream_url: str = ""
-    titles: dict[str, str] = field(default_factory=dict)
-    starts_at: str = ""
     status: MeetingStatus = MeetingStatus.SCHEDULED
-    created_at: int = 0
+    created_at: int = field(default=0, metadata=about(staff_only=True))
     started_at: int = 0
     ended_at: int = 0
-    slow_mode: SlowMode = field(default_factory=SlowMode)
 
     @property
     def is_live(self) -> bool:
         return self.status is MeetingStatus.LIVE
 
+    @property
+    def slow_mode(self) -> SlowMode:
+        return SlowMode(seconds=self.slow_mode_seconds, burst=self.slow_mode_burst)
+
     def title_in(self, lang: str) -> str:
         """The title in `lang` when the meeting has one, else the main title."""
         return self.titles.get(lang) or self.title
+
+
+# A question in one of these is on the public list: viewers see it and vote for it (R4).
+PUBLIC_STATUSES = frozenset(
+    {
+        ItemStatus.APPROVED,
+        ItemStatus.QUEUED,
+        ItemStatus.ON_AIR,
+        ItemStatus.ANSWERED,
+        ItemStatus.DEFERRED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """A comment or a question as moderators see it; `version` grows with every staff action."""
+
+    id: str
+    kind: ItemKind
+    status: ItemStatus
+    version: int = 1
+    at: int
+    channel: Channel
+    viewer: str
+    name: str
+    text: str
+    held: str = ""  # the first filter's reason
+    reason: str = ""  # the moderator's reason (hide, reject)
+    topic: str = ""
+    district: str = ""
+    suggested_topic: str = ""
+    suggested_district: str = ""
+    similar: tuple[str, ...] = ()
+    merged_into: str = ""
+    source: str = ""  # the comment a promoted question came from
+    promoted: bool = False
+    askers: tuple[str, ...] = ()
+    votes: int = 0
+    by: str = ""
+    changed_at: int = 0
+
+    @property
+    def public(self) -> bool:
+        return self.kind is ItemKind.QUESTION and self.status in PUBLIC_STATUSES

@@ -1,7 +1,8 @@
 """The public account of a meeting's moderation, counted from its record (Santa Clara, PRIV-4).
 
-Counts are of each item's state after the last event: a comment hidden and then released
-counts as shown. Automated actions (the first filter) and human ones (moderators) are apart.
+The report is the sum of what the public report audience (`moderation.audiences.public_report`)
+receives of every event, so the page and a live reader of that audience can never disagree.
+Automated actions (the first filter) and human ones (moderators) are apart.
 """
 
 from __future__ import annotations
@@ -9,80 +10,62 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from moderation.events import CommentHeld, Event, QuestionPromoted
-from moderation.questions import Board, ItemKind, ItemStatus
+from moderation.audiences import COMMENT_STATES, QUESTION_STATES, public_report
+from moderation.board import Board
+from moderation.events import Event
 
 Counts = dict[str, int]
-
-COMMENT_STATES = ("shown", "held", "hidden")
-QUESTION_STATES = tuple(
-    s.value
-    for s in (
-        ItemStatus.NEW,
-        ItemStatus.APPROVED,
-        ItemStatus.QUEUED,
-        ItemStatus.ON_AIR,
-        ItemStatus.ANSWERED,
-        ItemStatus.DEFERRED,
-        ItemStatus.REJECTED,
-        ItemStatus.MERGED,
-    )
-)
+Report = dict[str, dict[str, int | Counts]]
 
 
 class Tally:
     """The report's numbers, folded from the stream a batch of entries at a time."""
 
+    __slots__ = ("board", "counts", "last")
+
     def __init__(self) -> None:
         self.board = Board()
-        self.held_on_arrival: Counter[str] = Counter()
-        self.promoted = 0
+        self.counts: Counter[str] = Counter()
         self.last = "0-0"
 
     def add(self, entries: Iterable[tuple[str, Event]]) -> None:
         """Fold in entries that follow the ones already counted, oldest first."""
         for event_id, event in entries:
-            self.board.apply(event_id, event)
-            if isinstance(event, CommentHeld):
-                self.held_on_arrival[event.reason.value] += 1
-            elif isinstance(event, QuestionPromoted):
-                self.promoted += 1
+            moved = public_report(self.board.fold(event_id, event))
+            if moved is not None:
+                self.counts.update({k: v for k, v in moved.items() if isinstance(v, int)})
             self.last = event_id
 
-    def report(self) -> dict[str, dict[str, int | Counts]]:
-        items = self.board.items.values()
-        comments = [i for i in items if i.kind is ItemKind.COMMENT]
-        questions = [i for i in items if i.kind is ItemKind.QUESTION]
-        comment_states = Counter(i.status.value for i in comments)
-        question_states = Counter(i.status.value for i in questions)
-        hidden = (i.reason for i in comments if i.status is ItemStatus.HIDDEN)
-        rejected = (q.reason for q in questions if q.status is ItemStatus.REJECTED)
+    def report(self) -> Report:
+        counts = self.counts
         return {
             "comments": {
-                "received": len(comments),
-                **{state: comment_states[state] for state in COMMENT_STATES},
-                "held_by_filter": dict(sorted(self.held_on_arrival.items())),
-                "hidden_by_reason": _by(hidden),
-                "by_channel": _by(i.channel.value for i in comments),
-                "promoted": self.promoted,
+                "received": counts["comments.received"],
+                **{state.value: counts[f"comments.{state.value}"] for state in COMMENT_STATES},
+                "held_by_filter": _under(counts, "comments.held_by_filter."),
+                "hidden_by_reason": _under(counts, "comments.hidden_by_reason."),
+                "by_channel": _under(counts, "comments.by_channel."),
+                "promoted": counts["comments.promoted"],
             },
             "questions": {
-                "received": len(questions),
-                **{state: question_states[state] for state in QUESTION_STATES},
-                "public": sum(1 for q in questions if q.public),
-                "rejected_by_reason": _by(rejected),
-                "by_channel": _by(q.channel.value for q in questions),
-                "votes": sum(q.votes for q in questions if q.public),
+                "received": counts["questions.received"],
+                **{state.value: counts[f"questions.{state.value}"] for state in QUESTION_STATES},
+                "public": counts["questions.public"],
+                "rejected_by_reason": _under(counts, "questions.rejected_by_reason."),
+                "by_channel": _under(counts, "questions.by_channel."),
+                "votes": counts["questions.votes"],
             },
         }
 
 
-def tally(entries: Iterable[tuple[str, Event]]) -> dict[str, dict[str, int | Counts]]:
+def tally(entries: Iterable[tuple[str, Event]]) -> Report:
     """The report's numbers from the stream's entries, oldest first."""
     counted = Tally()
     counted.add(entries)
     return counted.report()
 
 
-def _by(values: Iterable[str]) -> Counts:
-    return dict(sorted(Counter(values).items()))
+def _under(counts: Counter[str], prefix: str) -> Counts:
+    return {
+        key[len(prefix) :]: n for key, n in sorted(counts.items()) if key.startswith(prefix) and n
+    }

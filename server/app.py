@@ -6,57 +6,70 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from server import api, console, ops, pages, staff
-from server.embedded import EmbeddedRedis
-from server.errors import HANDLERS
-from server.hub import Hub
+from server.fanout.hub import Hub
+from server.fanout.uvicorn import FastPath
 from server.metrics import Metrics
-from server.security import SecurityHeaders
 from server.services import Services
 from server.settings import Settings
-from server.sockets import viewer_socket
-from server.staffstore import StaffStore
 from server.store import Durability, DurabilityReport, Store, StoreUnavailable
+from server.store.embedded import EmbeddedRedis
+from server.usecases import UseCases
+from server.web import (
+    api,
+    audit,
+    console,
+    index,
+    login,
+    meeting,
+    ops,
+    templating,
+    transparency,
+)
+from server.web.errors import HANDLERS
+from server.web.security import SecurityHeaders
+from server.web.viewer import viewer_socket
 
 logger = logging.getLogger(__name__)
 
 DURABILITY_RECHECK = 30.0
 STARTUP_ATTEMPTS = 50
-VIEWER_SOCKET = re.compile(r"/ws/meetings/([^/]+)")
+# Viewer sockets are nearly all connections: they skip Starlette's layers (see `FastPath`).
+FAST_SOCKETS = {r"/ws/meetings/([^/]+)": (viewer_socket, ("meeting_id",))}
 
 
-def create_app(settings: Settings | None = None) -> Halyq:
-    """The ASGI app; with no settings it reads the environment (`uvicorn --factory`)."""
-    settings = settings or Settings.from_env(os.environ)
-    routes = [
-        Route("/", pages.index, name="index"),
-        Route("/m/{meeting_id}", pages.meeting_page, name="meeting"),
+def routes() -> list[BaseRoute]:
+    """Every route; each has a policy in `server/auth/access.py` (a test checks)."""
+    return [
+        Route("/", index.index, name="index"),
+        Route("/m/{meeting_id}", meeting.meeting_page, name="meeting"),
         WebSocketRoute("/ws/meetings/{meeting_id}", viewer_socket, name="viewer_socket"),
         Route("/api/meetings", api.list_meetings, methods=["GET"]),
-        Route("/api/meetings", api.create_meeting, methods=["POST"]),
+        Route("/api/meetings", api.post_meeting, methods=["POST"]),
         Route("/api/meetings/{meeting_id}", api.get_meeting, methods=["GET"]),
         Route("/api/meetings/{meeting_id}/start", api.start_meeting, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/end", api.end_meeting, methods=["POST"]),
         Route("/healthz", ops.healthz),
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
-        *staff.ROUTES,
+        *login.ROUTES,
         Route("/console", console.console_index, name="console_index"),
         Route("/console/{meeting_id}", console.console_page, name="console"),
-        Route("/console/{meeting_id}/audit", console.audit_page, name="audit"),
+        Route("/console/{meeting_id}/audit", audit.audit_page, name="audit"),
         WebSocketRoute("/ws/console/{meeting_id}", console.console_socket, name="console_socket"),
-        Route("/m/{meeting_id}/transparency", console.transparency_page, name="transparency"),
-        Route("/api/meetings/{meeting_id}/transparency", console.transparency_json),
-        Mount("/static", pages.static_files(), name="static"),
+        Route("/m/{meeting_id}/transparency", transparency.transparency_page, name="transparency"),
+        Route("/api/meetings/{meeting_id}/transparency", transparency.transparency_json),
+        Mount("/static", templating.static_files(), name="static"),
     ]
+
+
+def create_app(settings: Settings | None = None) -> FastPath:
+    """The ASGI app; with no settings it reads the environment (`uvicorn --factory`)."""
+    settings = settings or Settings.from_env(os.environ)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,32 +77,10 @@ def create_app(settings: Settings | None = None) -> Halyq:
             app.state.services = services
             yield
 
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
-    app.state.templates = pages.templates()
+    app = Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
+    app.state.templates = templating.templates()
     app.add_middleware(SecurityHeaders)
-    return Halyq(app)
-
-
-class Halyq:
-    """The ASGI app: Starlette, except that viewer sockets go straight to their handler.
-
-    Viewer sockets are nearly all connections, and every middleware layer Starlette wraps around
-    a call stays in memory for the connection's whole life (about 5 KB each); the viewer handler
-    catches its own errors (see `server/sockets.py`), so it needs none of them.
-    """
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.state = app.state
-        self.routes = app.routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and (match := VIEWER_SOCKET.fullmatch(scope["path"])):
-            scope["app"] = self.app
-            scope["path_params"] = {"meeting_id": match[1]}
-            await viewer_socket(WebSocket(scope, receive, send))
-            return
-        await self.app(scope, receive, send)
+    return FastPath(app, FAST_SOCKETS)
 
 
 @contextlib.asynccontextmanager
@@ -102,23 +93,28 @@ async def _running(settings: Settings) -> AsyncIterator[Services]:
     store = Store(url, settings.redis_prefix)
     metrics = Metrics()
     hub = Hub(store, metrics, max_delay=settings.fanout_max_delay)
-    checker: asyncio.Task[None] | None = None
+    cases = UseCases(store=store, metrics=metrics, accept_nondurable=settings.accept_nondurable)
+    tasks: list[asyncio.Task[None]] = []
     try:
         await _first_contact(store)
         secret = await store.shared_secret(settings.secret)
         services = Services(
             settings=settings,
             store=store,
-            staff=StaffStore(store.redis, store.prefix),
+            usecases=cases,
             hub=hub,
             metrics=metrics,
             secret=secret.encode(),
         )
-        checker = asyncio.get_running_loop().create_task(_recheck_durability(store))
+        loop = asyncio.get_running_loop()
+        tasks += [
+            loop.create_task(_recheck_durability(store)),
+            loop.create_task(_watch_lag(metrics)),
+        ]
         yield services
     finally:
-        if checker is not None:
-            checker.cancel()
+        for task in tasks:
+            task.cancel()
         await hub.close()
         await store.close()
         if embedded is not None:
@@ -147,6 +143,19 @@ def _announce(report: DurabilityReport) -> None:
         )
     else:
         logger.info("Redis durability: %s (%s)", report.mode.value, report.detail)
+
+
+LAG_TICK = 0.05
+
+
+async def _watch_lag(metrics: Metrics) -> None:
+    """Measure how late the loop runs a timer: nothing may hold it for long (a slow client, a
+    big board, a long history are all worked through in slices)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + LAG_TICK
+        await asyncio.sleep(LAG_TICK)
+        metrics.loop_lag.observe(max(0.0, loop.time() - due))
 
 
 async def _recheck_durability(store: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LAG_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class Metrics:
@@ -24,6 +25,12 @@ class Metrics:
         )
         self.frames_out = Counter(
             "halyq_frames_out_total", "Event frames handed to connections", registry=r
+        )
+        self.batches = Counter(
+            "halyq_batches_encoded_total",
+            "Batches of events encoded for an audience (once, whatever its connections)",
+            ["audience"],
+            registry=r,
         )
         self.ack_latency = Histogram(
             "halyq_ack_latency_seconds",
@@ -46,6 +53,12 @@ class Metrics:
             "halyq_moderation_actions_total",
             "Staff actions applied, by event",
             ["kind"],
+            registry=r,
+        )
+        self.loop_lag = Histogram(
+            "halyq_event_loop_lag_seconds",
+            "How late the event loop ran a timer: how long something held it",
+            buckets=LAG_BUCKETS,
             registry=r,
         )
         self.bad_frames = Counter(

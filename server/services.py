@@ -1,8 +1,8 @@
-"""What a running app holds: settings, the stores, the hub, metrics, the clock and the secret."""
+"""What a running app holds: settings, the store, the use cases, the hub, metrics, the clock and
+the secret."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from moderation.transparency import Tally
-from server.hub import Hub
+from server.fanout.hub import Hub
 from server.metrics import Metrics
 from server.settings import Settings
-from server.staffstore import StaffStore
 from server.store import Store
+from server.store.staff import StaffStore
+from server.usecases import UseCases
 
 VIEWER_COOKIE = "halyq_viewer"
 
@@ -24,13 +24,15 @@ VIEWER_COOKIE = "halyq_viewer"
 class Services:
     settings: Settings
     store: Store
-    staff: StaffStore
+    usecases: UseCases
     hub: Hub
     metrics: Metrics
     secret: bytes = field(repr=False)
     clock: Callable[[], float] = time.time  # sessions and login throttling; tests advance it
-    # Transparency counts folded so far, per meeting (see server/console.py).
-    reports: dict[str, tuple[asyncio.Lock, Tally]] = field(default_factory=dict)
+
+    @property
+    def staff(self) -> StaffStore:
+        return self.store.staff
 
     def sign(self, purpose: str, value: str) -> str:
         digest = hmac.new(self.secret, f"{purpose}:{value}".encode(), hashlib.sha256)

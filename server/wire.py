@@ -10,12 +10,21 @@ import dataclasses
 import enum
 import json
 import re
-from typing import Any, get_origin, get_type_hints
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar, get_origin, get_type_hints
 
-from moderation import KINDS, Event, PostComment, RejectReason
-from moderation.commands import AskQuestion, Moderate, Vote
-from moderation.projections import PublicEvent
-from moderation.questions import Item
+from moderation import (
+    KINDS,
+    AskQuestion,
+    Event,
+    InvalidInput,
+    Moderate,
+    PostComment,
+    RejectReason,
+    Vote,
+)
+
+R = TypeVar("R")
 
 CLIENT_MSG_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 STREAM_ID = re.compile(r"(0|[0-9]{1,20}-[0-9]{1,20})")
@@ -150,20 +159,17 @@ def parse_staff_message(text: str) -> tuple[str, Moderate]:
 # Server to client
 
 
-def events_frame(events: list[PublicEvent], last: str) -> str:
+def events_frame(events: Sequence[Mapping[str, object]], last: str) -> str:
     """A batch of events; `last` is the stream id to resume after."""
     return dumps({"type": "events", "events": events, "last": last})
 
 
-def ack_frame(client_msg_id: str, event_id: str, held: str = "") -> str:
-    """The comment is durably in the record; `held` names the filter's reason, if any."""
-    frame: dict[str, str] = {"type": "ack", "client_msg_id": client_msg_id, "id": event_id}
-    if held == "question":
-        frame["status"] = "pending"  # a question waits for the moderators
-    elif held:
-        frame["status"], frame["reason"] = "held", held
-    else:
-        frame["status"] = "posted"
+def ack_frame(client_msg_id: str, event_id: str, status: str, reason: str = "") -> str:
+    """The submission is durably in the record: `posted`, `held` (with the filter's `reason`)
+    or `pending` (a question waits for the moderators)."""
+    frame = {"type": "ack", "client_msg_id": client_msg_id, "id": event_id, "status": status}
+    if reason:
+        frame["reason"] = reason
     return dumps(frame)
 
 
@@ -219,17 +225,52 @@ def id_key(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-# Items of the board, as the store keeps them (the votes live in their own hash)
+# Records (meetings, items) as the store keeps them, and records parsed from outside JSON
 
 
-def encode_item(item: Item) -> str:
-    data = {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
-    del data["id"], data["votes"]
-    return dumps(data)
+def encode_record(record: object, *, omit: tuple[str, ...] = ()) -> str:
+    """A record's fields as JSON, without the ones in `omit`."""
+    fields = dataclasses.fields(record)  # type: ignore[arg-type]
+    return dumps({f.name: _plain(getattr(record, f.name)) for f in fields if f.name not in omit})
 
 
-def decode_item(item_id: str, data: str, votes: int = 0) -> Item:
+def decode_record(cls: type[R], data: str, **extra: object) -> R:
+    """The record `encode_record` wrote, with `extra` fields it left out."""
     raw = json.loads(data)
-    values = {name: _typed(hint, raw[name]) for name, hint in _hints(Item).items() if name in raw}
-    values.update(id=item_id, votes=votes)
-    return Item(**values)
+    values = {name: _typed(hint, raw[name]) for name, hint in _hints(cls).items() if name in raw}
+    return cls(**(values | extra))
+
+
+def parse_record(cls: type[R], raw: Mapping[str, object]) -> R:
+    """A command from JSON sent by a client (or the shell): each field checked against its
+    type; a missing field takes its default. Raises `InvalidInput` naming the field."""
+    values: dict[str, object] = {}
+    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if item.name not in raw:
+            if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+                raise InvalidInput(f"{item.name} is required")
+            continue
+        values[item.name] = _checked(item.name, _hints(cls)[item.name], raw[item.name])
+    return cls(**values)
+
+
+def _checked(name: str, hint: Any, value: object) -> object:
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            choices = ", ".join(str(member.value) for member in hint)
+            raise InvalidInput(f"{name} must be one of {choices}") from None
+    if hint is str and not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidInput(f"{name} must be a whole number")
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(f"{name} must be a number")
+        return float(value)
+    if get_origin(hint) is dict and not (
+        isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    ):
+        raise InvalidInput(f"{name} must map a language to a text")
+    return value

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from moderation import AkimLevel, CreateMeeting, Meeting, StartMeeting
-from server import meetings
-from server.embedded import EmbeddedRedis
 from server.settings import Settings
 from server.store import Store
+from server.store.embedded import EmbeddedRedis
+from server.usecases import UseCases, change_meeting, create_meeting
 from tests.helpers import LiveServer, live_server, unique_prefix
 
 
@@ -72,5 +72,5 @@ def meeting_command(**changes: object) -> CreateMeeting:
 @pytest.fixture
 async def live_meeting(store: Store) -> Meeting:
     """A live meeting with slow mode off (tests that need slow mode make their own)."""
-    meeting = await meetings.create(store, meeting_command())
-    return await meetings.change(store, meeting.id, StartMeeting())
+    meeting = await create_meeting(UseCases(store=store), meeting_command())
+    return await change_meeting(UseCases(store=store), meeting.id, StartMeeting())

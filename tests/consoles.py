@@ -12,8 +12,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from server.accounts import Role, Session, User, hash_password
-from server.staffstore import StaffStore
+from server.auth.accounts import Role, Session, User, hash_password
 from server.store import Store
 from tests.helpers import TIMEOUT, LiveServer, catch_up, recv_json, recv_until
 
@@ -27,7 +26,7 @@ def password_hash() -> str:
 
 async def open_session(store: Store, name: str, role: Role) -> str:
     """A staff user `name` with `role` (created if missing) and a new session's id."""
-    staff = StaffStore(store.redis, store.prefix)
+    staff = store.staff
     now = time.time()
     await staff.add_user(User(name=name, role=role, password_hash=password_hash(), created=now))
     session_id = secrets.token_urlsafe(32)

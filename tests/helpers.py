@@ -20,8 +20,9 @@ from typing import Any
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from server.app import Halyq, create_app
-from server.cli import UVICORN
+from server.app import create_app
+from server.fanout.uvicorn import SETTINGS as UVICORN
+from server.fanout.uvicorn import FastPath
 from server.services import Services
 from server.settings import Settings
 
@@ -64,7 +65,7 @@ def unique_prefix() -> str:
 class LiveServer:
     """A real uvicorn server in this event loop, on a port of its own."""
 
-    app: Halyq
+    app: FastPath
     url: str
 
     @property

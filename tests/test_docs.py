@@ -9,7 +9,7 @@ import pytest
 
 from moderation import KINDS, HoldReason, RejectReason
 from server.settings import Settings
-from server.sockets import CLOSE_UNKNOWN_MEETING
+from server.web.viewer import CLOSE_UNKNOWN_MEETING
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -17,11 +17,12 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from moderation import Meeting, StartMeeting
-from moderation.questions import ItemStatus
-from server import accounts, meetings
-from server.accounts import Role, User
-from server.i18n import translator
+from moderation.model import ItemStatus
+from server.auth import accounts
+from server.auth.accounts import Role, User
 from server.store import Store
+from server.usecases import UseCases, change_meeting, create_meeting
+from server.web.i18n import translator
 from tests.conftest import meeting_command
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, TRAPS, require_chromium
 from tests.helpers import TIMEOUT, LiveServer, catch_up, recv_until
@@ -192,7 +193,7 @@ async def test_a_moderator_approves_rejects_and_merges_by_keyboard_alone(
     await clean(page)
 
     # The record agrees with the screen.
-    items = await server.services.store.items(meeting_id, [first, advert, again])
+    items = await server.services.store.board.items(meeting_id, [first, advert, again])
     assert items[first].status is ItemStatus.APPROVED
     assert items[advert].status is ItemStatus.REJECTED
     assert items[advert].reason == "advertising"
@@ -224,8 +225,8 @@ async def test_a_moderator_approves_rejects_and_merges_by_keyboard_alone(
 async def test_a_viewer_sees_an_approved_question_live_and_votes_count_once_per_viewer(
     browser: Browser, server: LiveServer, store: Store
 ) -> None:
-    created = await meetings.create(store, meeting_command(territory="Алматы"))
-    meeting_id = (await meetings.change(store, created.id, StartMeeting())).id
+    created = await create_meeting(UseCases(store=store), meeting_command(territory="Алматы"))
+    meeting_id = (await change_meeting(UseCases(store=store), created.id, StartMeeting())).id
     moderator = await add_staff(server, "moderator")
     first_viewer = await open_viewer(browser, server, meeting_id)
     second_viewer = await open_viewer(browser, server, meeting_id)
@@ -285,7 +286,7 @@ async def test_a_viewer_sees_an_approved_question_live_and_votes_count_once_per_
     await expect(first_button).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
     for shown in rows:
         await expect(shown.locator("[data-votes]")).to_have_text("2")
-    items = await store.items(meeting_id, [question])
+    items = await store.board.items(meeting_id, [question])
     assert items[question].votes == 2
     assert items[question].district == "Медеу"
     for page in (first_viewer, second_viewer, console):
@@ -340,7 +341,7 @@ async def test_two_consoles_show_each_others_changes_and_a_stale_action_is_refus
     await expect(comment_in_second.locator("[data-reason]")).to_have_attribute(
         "data-reason", "spam"
     )
-    items = await server.services.store.items(meeting_id, [question, ack["id"]])
+    items = await server.services.store.board.items(meeting_id, [question, ack["id"]])
     assert items[question].by == first_name
     assert items[ack["id"]].reason == "spam"
     for page in (first, second):
@@ -350,8 +351,8 @@ async def test_two_consoles_show_each_others_changes_and_a_stale_action_is_refus
 async def test_hiding_and_releasing_a_comment_shows_on_the_viewer_page_and_tags_by_keyboard(
     browser: Browser, server: LiveServer, store: Store
 ) -> None:
-    created = await meetings.create(store, meeting_command(territory="Алматы"))
-    meeting_id = (await meetings.change(store, created.id, StartMeeting())).id
+    created = await create_meeting(UseCases(store=store), meeting_command(territory="Алматы"))
+    meeting_id = (await change_meeting(UseCases(store=store), created.id, StartMeeting())).id
     moderator = await add_staff(server, "moderator")
     viewer = await open_viewer(browser, server, meeting_id)
     await viewer.click("#tab-chat")
@@ -408,7 +409,7 @@ async def test_hiding_and_releasing_a_comment_shows_on_the_viewer_page_and_tags_
     await expect(questions.locator(".tag-district")).to_have_attribute(
         "data-district", "Алатау", timeout=WAIT_MS
     )
-    items = await store.items(meeting_id, [comment, question])
+    items = await store.board.items(meeting_id, [comment, question])
     assert items[comment].promoted
     assert items[question].source == comment
     assert (items[question].topic, items[question].district) == ("heating", "Алатау")
@@ -474,7 +475,7 @@ async def test_the_queue_filters_and_a_merge_target_is_found_by_typing(
     await keyboard.press("Enter")
     lights_row = page.locator(f"#queue li[data-id='{lights}']")
     await expect(lights_row).to_have_attribute("data-status", "merged", timeout=WAIT_MS)
-    items = await server.services.store.items(meeting_id, [lights, advert])
+    items = await server.services.store.board.items(meeting_id, [lights, advert])
     assert items[lights].merged_into == bus
     assert items[advert].status is ItemStatus.NEW
     await clean(page)
@@ -495,6 +496,6 @@ async def test_a_producer_sees_the_queue_but_has_no_moderation_actions(
     await page.keyboard.press("a")
     await expect(page.locator("#notice")).to_have_text(EN("read_only"))
     await expect(row).to_have_attribute("data-status", "new")
-    items = await server.services.store.items(live_meeting.id, [question])
+    items = await server.services.store.board.items(live_meeting.id, [question])
     assert items[question].status is ItemStatus.NEW
     await clean(page)

@@ -20,9 +20,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from moderation import CommentPosted, Meeting
-from server.embedded import socket_path
 from server.settings import Settings
 from server.store import Store
+from server.store.embedded import socket_path
 from tests.helpers import (
     ROOT,
     TIMEOUT,
@@ -58,7 +58,7 @@ async def test_a_comment_sent_to_one_process_reaches_viewers_of_the_other(
             await viewer.send(comment("two-processes", "Сәлем екінші процеске!"))
             again, _ = await recv_until(viewer, lambda f: f["type"] == "ack")
             assert again["id"] == ack["id"]
-    entries = await store.range(live_meeting.id, "-", "+", count=1000)
+    entries = await store.record.range(live_meeting.id, "-", "+", count=1000)
     assert [e.client_msg_id for _, e in entries if isinstance(e, CommentPosted)] == [
         "two-processes"
     ]
@@ -155,7 +155,7 @@ async def test_kill_9_during_a_burst_loses_no_acknowledged_comment(tmp_path: Pat
         url = restarted.ws(f"/ws/meetings/{created['id']}")
         await asyncio.gather(*(c.run(url) for c in clients))
         store = Store(f"unix://{socket_path(data)}")
-        entries = await store.range(created["id"], "-", "+", count=10_000)
+        entries = await store.record.range(created["id"], "-", "+", count=10_000)
         await store.close()
     recorded: dict[str, Any] = {
         e.client_msg_id: entry_id for entry_id, e in entries if isinstance(e, CommentPosted)

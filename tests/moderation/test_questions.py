@@ -25,22 +25,14 @@ from moderation import (
     ModerationError,
     NotFound,
 )
+from moderation.board import Board, Repeatable, may_be_repeated
 from moderation.commands import AskQuestion, Moderate
+from moderation.duplicates import QuestionIndex
 from moderation.events import Change, Event, QuestionMerged, QuestionPromoted, QuestionVoted
-from moderation.questions import (
-    MERGE_TARGETS,
-    PROMOTABLE,
-    TAGGABLE,
-    TRANSITIONS,
-    Action,
-    Board,
-    Item,
-    ItemKind,
-    ItemStatus,
-    ask_question,
-    moderate,
-    vote,
-)
+from moderation.lifecycle import MERGE_TARGETS, PROMOTABLE, TAGGABLE, TRANSITIONS, vote
+from moderation.lifecycle import moderate as decide
+from moderation.model import Action, Item, ItemKind, ItemStatus
+from moderation.submissions import ask_question
 
 NOW = 1_763_614_800_000
 MEETING = Meeting(
@@ -73,6 +65,15 @@ def item(item_id: str, kind: ItemKind, status: ItemStatus, version: int = 1) -> 
         text="Когда отремонтируют дорогу на улице Абая?",
         askers=("v1",) if kind is ItemKind.QUESTION else (),
     )
+
+
+def moderate(board: Board, meeting: Meeting, command: Moderate, *, by: str, now: int) -> Change:
+    """The decision, against the board's questions that may still be repeated."""
+    earlier = QuestionIndex()
+    for found in board.questions():
+        if may_be_repeated(found):
+            earlier.add(found.id, found.text)
+    return decide(board, meeting, command, by=by, now=now, earlier=earlier)
 
 
 def board_with(*items: Item) -> Board:
@@ -227,7 +228,8 @@ def test_tag_checks_the_topic_and_the_district_of_the_territory() -> None:
 
 
 def test_a_question_carries_its_suggestions() -> None:
-    earlier = [("1-0", "Когда отремонтируют дорогу на улице Абая?")]
+    earlier = QuestionIndex()
+    earlier.add("1-0", "Когда отремонтируют дорогу на улице Абая?")
     asked = ask_question(
         MEETING,
         AskQuestion(
@@ -254,6 +256,7 @@ class Lifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.board = Board()
+        self.repeatable = Repeatable()
         self.events: list[tuple[str, Event]] = []
         self.seq = 0
         self.direct_voters: dict[str, set[str]] = {}
@@ -264,6 +267,7 @@ class Lifecycle(RuleBasedStateMachine):
         event_id = f"{self.seq}-0"
         before = dict(self.board.items)
         changed = self.board.apply(event_id, event)
+        self.repeatable.apply(event_id, event)
         self.events.append((event_id, event))
         for after in changed:
             previous = before.get(after.id)
@@ -276,7 +280,7 @@ class Lifecycle(RuleBasedStateMachine):
     @precondition(lambda self: len(self.board.items) < 12)
     @rule(viewer=VIEWERS, text=st.sampled_from(["Когда будет вода?", "Жол қашан жөнделеді?"]))
     def ask(self, viewer: str, text: str) -> None:
-        earlier = [(q.id, q.text) for q in self.board.questions()]
+        earlier = self.repeatable.index
         command = AskQuestion(client_msg_id=f"c{self.seq}", name="", text=text)
         self._append(ask_question(MEETING, command, viewer=viewer, now=NOW, earlier=earlier))
 

@@ -1,7 +1,7 @@
 """Every route has an explicit policy, and staff routes refuse whoever lacks it (AUTH-1).
 
 The walk covers whatever routes `create_app` has: a new route without a policy in
-server/access.py fails here, and a new staff route is called as each kind of outsider.
+server/auth/access.py fails here, and a new staff route is called as each kind of outsider.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from moderation import Meeting
-from server import accounts
-from server.access import POLICIES, PUBLIC_ROUTES, Access, Policy, policy_for
-from server.accounts import Role, may
 from server.app import create_app
+from server.auth import accounts
+from server.auth.access import POLICIES, PUBLIC_ROUTES, Access, Policy, policy_for
+from server.auth.accounts import Role, may
 from server.settings import Settings
 from tests.helpers import TIMEOUT, LiveServer
 from tests.server.test_auth import FAST_HASHER, FakeClock, add_user, login
@@ -65,7 +65,7 @@ def concrete(path: str, meeting_id: str) -> str:
 
 def test_every_route_has_an_explicit_policy() -> None:
     missing = [f"{method} {path}" for path, method in routes() if policy(path, method) is None]
-    assert missing == [], f"add these routes to server/access.py: {missing}"
+    assert missing == [], f"add these routes to server/auth/access.py: {missing}"
 
 
 def test_no_policy_names_a_route_that_does_not_exist() -> None:

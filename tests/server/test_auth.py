@@ -24,19 +24,20 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from server import accounts, pages
-from server.accounts import AuditKind, Permission, Role, Session, User, may
-from server.cli import UVICORN
-from server.errors import HANDLERS
-from server.services import Services
-from server.settings import Settings, SettingsError
-from server.staff import (
+from server.auth import accounts
+from server.auth.accounts import AuditKind, Permission, Role, Session, User, may
+from server.auth.sessions import (
     current_staff,
     require,
     revalidate,
     staff_from_scope,
     staff_origin_allowed,
 )
+from server.fanout.uvicorn import SETTINGS as UVICORN
+from server.services import Services
+from server.settings import Settings, SettingsError
+from server.web import templating
+from server.web.errors import HANDLERS
 from tests.helpers import TIMEOUT, LiveServer, wait_for
 
 pytestmark = pytest.mark.anyio
@@ -139,7 +140,7 @@ def guarded_app(services: Services, changes: list[str]) -> Starlette:
         exception_handlers=HANDLERS,
     )
     app.state.services = services
-    app.state.templates = pages.templates()
+    app.state.templates = templating.templates()
     return app
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from moderation import CommentHeld, CommentPosted, EndMeeting, Meeting, StartMeeting
-from server import meetings
 from server.store import Durability, Store
+from server.usecases import UseCases, change_meeting, create_meeting
 from tests.conftest import meeting_command
 from tests.helpers import LiveServer, catch_up, comment, recv_json, recv_until
 
@@ -20,7 +20,7 @@ def is_type(kind: str) -> object:
 async def comments_in(
     store: Store, meeting_id: str
 ) -> list[tuple[str, CommentPosted | CommentHeld]]:
-    entries = await store.range(meeting_id, "-", "+", count=100_000)
+    entries = await store.record.range(meeting_id, "-", "+", count=100_000)
     return [(i, e) for i, e in entries if isinstance(e, CommentPosted | CommentHeld)]
 
 
@@ -94,10 +94,10 @@ async def test_the_first_filter_holds_with_a_public_reason_instead_of_dropping(
 async def test_slow_mode_limits_a_viewer_with_a_burst_and_says_when_to_retry(
     server: LiveServer, store: Store
 ) -> None:
-    meeting = await meetings.create(
-        store, meeting_command(slow_mode_seconds=5.0, slow_mode_burst=2)
+    meeting = await create_meeting(
+        UseCases(store=store), meeting_command(slow_mode_seconds=5.0, slow_mode_burst=2)
     )
-    await meetings.change(store, meeting.id, StartMeeting())
+    await change_meeting(UseCases(store=store), meeting.id, StartMeeting())
     async with server.socket(meeting.id) as ws:
         for number in range(3):
             await ws.send(comment(f"s-{number}", f"Сұрақ {number}"))
@@ -119,7 +119,7 @@ async def test_a_comment_is_refused_with_the_documented_reasons(
         exact, _ = await recv_until(ws, lambda f: f["type"] in ("ack", "rejected"))
         await ws.send(comment("empty", " \u200b\u202e "))
         empty, _ = await recv_until(ws, lambda f: f["type"] == "rejected")
-        await meetings.change(store, live_meeting.id, EndMeeting())
+        await change_meeting(UseCases(store=store), live_meeting.id, EndMeeting())
         await ws.send(comment("late", "Ещё вопрос"))
         late, _ = await recv_until(ws, lambda f: f["type"] == "rejected")
         await ws.send(comment("exact", "ы" * 500))

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from moderation import Meeting
-from server.accounts import Role
+from moderation import AskQuestion, Meeting, Submission
+from server.auth.accounts import Role
 from server.settings import Settings
-from server.staffstore import StaffStore
-from server.store import Appended, Store
+from server.store import Store
+from server.usecases import Asked, UseCases, submit
 from tests.consoles import Console, ask, console, desk_and_viewer, open_session
 from tests.helpers import (
     TIMEOUT,
@@ -164,7 +164,7 @@ async def test_stale_and_refused_actions_change_nothing(
         assert (await recv_until(desk.ws, lambda f: f["type"] == "refused"))[0]["error"] == (
             "invalid_json"
         )
-        items = await store.items(desk.hello["meeting"]["id"], [question])
+        items = await store.board.items(desk.hello["meeting"]["id"], [question])
         assert (items[question].status.value, items[question].version) == ("new", 1)
 
 
@@ -206,7 +206,7 @@ async def test_two_consoles_racing_never_both_win(
     ):
         left, right = await Console(a).start(), await Console(b).start()
         await race(left, right, questions)
-        stored = await store.items(live_meeting.id, questions)
+        stored = await store.board.items(live_meeting.id, questions)
         for question in questions:
             assert stored[question].status.value == left.items[question]["status"]
             assert stored[question].version == 2
@@ -229,20 +229,16 @@ async def test_two_consoles_on_two_server_processes_race(
 
 
 async def seed_questions(store: Store, meeting_id: str, count: int) -> list[str]:
-    """`count` new questions, asked through the store as the viewer socket asks them."""
-    from moderation.commands import AskQuestion
-    from moderation.questions import ask_question, question_item
-    from server.meetings import now_ms
-
-    meeting = await store.meeting(meeting_id)
+    """`count` new questions, asked through `submit` as the viewer socket asks them."""
+    cases = UseCases(store=store)
+    meeting = await store.meetings.get(meeting_id)
     assert meeting is not None
     ids = []
     for n in range(count):
         command = AskQuestion(client_msg_id=f"seed{n}", name="", text=f"Вопрос {n}: где автобус?")
-        event = ask_question(meeting, command, viewer=f"v{n}", now=now_ms())
-        result = await store.post_comment(meeting_id, event, question_item("0-0", event))
-        assert isinstance(result, Appended), result
-        ids.append(result.id)
+        outcome = await submit(cases, meeting, Submission(what=command, sender=f"v{n}"))
+        assert isinstance(outcome, Asked), outcome
+        ids.append(outcome.id)
     return ids
 
 
@@ -316,7 +312,7 @@ async def test_logout_closes_that_users_consoles_within_five_seconds(
 ) -> None:
     session = await open_session(store, "aliya", Role.MODERATOR)
     other = await open_session(store, "bolat", Role.MODERATOR)
-    staff = StaffStore(store.redis, store.prefix)
+    staff = store.staff
     found = await staff.session(session, 0, touch=False)
     assert found is not None
     async with (
@@ -350,14 +346,16 @@ async def test_a_demoted_moderator_is_refused_then_disconnected(
     ):
         question = await ask(viewer, "q1", "Когда заменят трубы отопления?")
         await desk.until(lambda c: question in c.items)
-        await StaffStore(store.redis, store.prefix).set_role("aliya", Role.PRODUCER)
+        await store.staff.set_role("aliya", Role.PRODUCER)
         await desk.send("late", "approve", question, 1)
         with pytest.raises(ConnectionClosed) as closed:
             await desk.until(lambda c: False, timeout=5.0)
         assert desk.answers["late"]["error"] == "forbidden"
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4403
-        assert (await store.items(live_meeting.id, [question]))[question].status.value == "new"
+        assert (await store.board.items(live_meeting.id, [question]))[
+            question
+        ].status.value == "new"
 
 
 async def test_an_admin_sees_contact_details_a_moderator_does_not(
@@ -410,7 +408,7 @@ async def test_duplicates_are_looked_for_among_questions_that_may_still_be_repea
         assert (await desk.act("promote", ack["id"]))["type"] == "result"
         await desk.until(lambda c: len(c.items) == 5)
         promoted = next(i for i, item in desk.items.items() if item["source"] == ack["id"])
-        texts = await store.question_texts(live_meeting.id)
+        texts = (await UseCases(store=store).questions.of(live_meeting.id)).entries()
         assert texts == [
             (kept, "Когда отремонтируют дорогу на улице Абая?"),
             (promoted, "Когда откроют поликлинику на Жандосова?"),

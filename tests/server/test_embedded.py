@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from server import meetings
-from server.embedded import EmbeddedRedis, socket_path
 from server.store import Durability, Store
+from server.store.embedded import EmbeddedRedis, socket_path
+from server.usecases import UseCases, create_meeting
 from tests.conftest import meeting_command
 
 pytestmark = pytest.mark.anyio
@@ -19,12 +19,14 @@ async def test_a_restart_on_the_same_folder_finds_everything_again(tmp_path: Pat
         assert redis.owned
         store = Store(redis.url)
         assert (await store.check_durability()).mode is Durability.ALWAYS
-        created = await meetings.create(store, meeting_command(), meeting_id="kept-meeting")
+        created = await create_meeting(
+            UseCases(store=store), meeting_command(), meeting_id="kept-meeting"
+        )
         await store.close()
     assert (tmp_path / "appendonly.aof").exists()
     with EmbeddedRedis(tmp_path) as redis:
         store = Store(redis.url)
-        assert await store.meeting("kept-meeting") == created
+        assert await store.meetings.get("kept-meeting") == created
         await store.close()
 
 

@@ -18,8 +18,8 @@ from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from moderation.decide import LANGUAGES
-from server.i18n import (
+from moderation.model import LANGUAGES
+from server.web.i18n import (
     CONSOLE_KEYS,
     EXTRACT_KEYWORDS,
     JS_KEYS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.player import Player, player_for
+from server.web.player import Player, player_for
 
 
 @pytest.mark.parametrize(

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from moderation import Meeting, PostComment, post_comment
-from server.meetings import now_ms
+from moderation import Meeting, PostComment, Submission
 from server.settings import Settings
 from server.store import Store
+from server.usecases import Posted, UseCases, submit
 from tests.helpers import PROTOCOLS, LiveServer, catch_up, live_server, recv_json, recv_until
 
 pytestmark = pytest.mark.anyio
 
 
 async def post(store: Store, meeting: Meeting, count: int, tag: str, text: str = "") -> list[str]:
-    """Append `count` comments straight through the store; returns their ids in order."""
-    ids = []
+    """Append `count` comments through `submit`, as any channel does; returns their ids."""
+    cases, ids = UseCases(store=store), []
     for number in range(count):
         body = f"{tag} {number} {text}".strip()
         command = PostComment(client_msg_id=f"{tag}-{number}", name="Бот", text=body)
-        event = post_comment(meeting, command, viewer="tester", now=now_ms())
-        result = await store.post_comment(meeting.id, event)
-        ids.append(result.id)  # type: ignore[union-attr]
+        outcome = await submit(cases, meeting, Submission(what=command, sender="tester"))
+        assert isinstance(outcome, Posted), outcome
+        ids.append(outcome.id)
     return ids
 
 

@@ -10,20 +10,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from moderation import (
-    Conflict,
-    EndMeeting,
-    NotFound,
-    PostComment,
-    StartMeeting,
-    apply,
-    change_meeting,
-    post_comment,
-)
-from server import meetings
-from server.embedded import redis_binary
+from moderation import Conflict, EndMeeting, NotFound, PostComment, StartMeeting, Submission, apply
+from moderation import change_meeting as decide_change
 from server.settings import Settings
-from server.store import Appended, Durability, Refused, Store
+from server.store import Durability, Refused, Store, Write, Written
+from server.store.embedded import redis_binary
+from server.usecases import (
+    Outcome,
+    Posted,
+    Rejected,
+    Repeated,
+    UseCases,
+    change_meeting,
+    create_meeting,
+    submit,
+)
 from tests.conftest import meeting_command
 from tests.helpers import TIMEOUT, catch_up, comment, live_server, recv_until, wait_until
 
@@ -31,32 +32,35 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_a_meeting_id_is_created_once(store: Store) -> None:
-    await meetings.create(store, meeting_command(), meeting_id="almaly-2026")
+    await create_meeting(UseCases(store=store), meeting_command(), meeting_id="almaly-2026")
     with pytest.raises(Conflict):
-        await meetings.create(store, meeting_command(), meeting_id="almaly-2026")
+        await create_meeting(UseCases(store=store), meeting_command(), meeting_id="almaly-2026")
 
 
 async def test_concurrent_changes_apply_once_and_the_other_is_a_conflict(store: Store) -> None:
-    meeting = await meetings.create(store, meeting_command())
-    started = change_meeting(meeting, StartMeeting(), now=1)
+    meeting = await create_meeting(UseCases(store=store), meeting_command())
+    started = decide_change(meeting, StartMeeting(), now=1)
     after = apply(meeting, started, meeting_id=meeting.id)
     assert after is not None
-    results = await asyncio.gather(
-        store.change_meeting(meeting, started, after),
-        store.change_meeting(meeting, started, after),
-        return_exceptions=True,
-    )
-    assert sorted(type(r).__name__ for r in results) == ["Conflict", "str"]
-    assert (await store.meeting(meeting.id)) == after
-    entries = await store.range(meeting.id, "-", "+", count=10)
+
+    async def change() -> Written | Refused:
+        write = Write()
+        store.meetings.change(write, meeting, after)
+        store.record.append(write, meeting.id, started)
+        return await store.record.run(write)
+
+    results = await asyncio.gather(change(), change())
+    assert sorted(type(r).__name__ for r in results) == ["Refused", "Written"]
+    assert (await store.meetings.get(meeting.id)) == after
+    entries = await store.record.range(meeting.id, "-", "+", count=10)
     assert [e.kind for _, e in entries] == ["meeting.created", "meeting.started"]
 
 
 async def test_changing_an_unknown_meeting_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
-        await meetings.change(store, "no-such-meeting", EndMeeting())
+        await change_meeting(UseCases(store=store), "no-such-meeting", EndMeeting())
     with pytest.raises(NotFound):
-        await meetings.change(store, "../bad id", EndMeeting())
+        await change_meeting(UseCases(store=store), "../bad id", EndMeeting())
 
 
 async def test_the_session_redis_is_durable(store: Store) -> None:
@@ -65,27 +69,25 @@ async def test_the_session_redis_is_durable(store: Store) -> None:
 
 
 async def test_slow_mode_is_per_viewer(store: Store) -> None:
-    meeting = await meetings.create(
-        store, meeting_command(slow_mode_seconds=60.0, slow_mode_burst=1)
+    cases = UseCases(store=store)
+    meeting = await create_meeting(
+        cases, meeting_command(slow_mode_seconds=60.0, slow_mode_burst=1)
     )
-    live = await meetings.change(store, meeting.id, StartMeeting())
+    live = await change_meeting(cases, meeting.id, StartMeeting())
 
-    async def send(viewer: str, number: int) -> Appended | Refused:
-        event = post_comment(
-            live, PostComment(client_msg_id=f"{viewer}-{number}", name="", text="Сұрақ"),
-            viewer=viewer, now=1,
-        )  # fmt: skip
-        return await store.post_comment(meeting.id, event)
+    async def send(viewer: str, number: int) -> Outcome:
+        command = PostComment(client_msg_id=f"{viewer}-{number}", name="", text="Сұрақ")
+        return await submit(cases, live, Submission(what=command, sender=viewer))
 
     first, second, other = await send("a", 1), await send("a", 2), await send("b", 1)
-    assert isinstance(first, Appended)
-    assert isinstance(other, Appended)
-    assert isinstance(second, Refused)
-    assert second.why == "rate_limited"
+    assert isinstance(first, Posted)
+    assert isinstance(other, Posted)
+    assert isinstance(second, Rejected)
+    assert second.reason == "rate_limited"
     assert 59_000 <= second.retry_after_ms <= 60_000
     again = await send("a", 1)  # a retry of an accepted comment is not slowed down
-    assert isinstance(again, Appended)
-    assert again.duplicate
+    assert isinstance(again, Repeated)
+    assert again.first == first
     assert again.id == first.id
 
 
@@ -111,8 +113,9 @@ async def test_a_redis_without_fsync_is_reported_and_comments_are_refused(
 ) -> None:
     """Ack means durable: on Redis 6/7.0 with everysec, acks could be lost in a power cut."""
     store = Store(everysec_redis, settings.redis_prefix)
-    meeting = await meetings.create(store, meeting_command())
-    await meetings.change(store, meeting.id, StartMeeting())
+    cases = UseCases(store=store)
+    meeting = await create_meeting(cases, meeting_command())
+    await change_meeting(cases, meeting.id, StartMeeting())
     await store.close()
     async with live_server(settings.replace(redis_url=everysec_redis)) as server:
         async with httpx.AsyncClient(base_url=server.url) as http:

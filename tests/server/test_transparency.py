@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection
 
 from moderation import Meeting
 from moderation.transparency import tally
-from server.accounts import Role
+from server.auth.accounts import Role
 from server.store import Store
 from tests.consoles import Console, ask, console, desk_and_viewer, open_session
 from tests.helpers import LiveServer, catch_up, comment, recv_until
@@ -177,10 +177,10 @@ async def test_the_report_equals_the_counts_of_a_scripted_meeting(
     report = machine.json()
     assert {k: v for k, v in flatten(report).items() if v} == expected
     assert {k: v for k, v in counts_on_page(page.text).items() if v} == expected
-    assert report["as_of"] == await store.last_id(meeting_id)
+    assert report["as_of"] == await store.record.last_id(meeting_id)
 
     # And straight from the record: every comment event and every staff action is counted.
-    entries = await store.range(meeting_id, "-", "+", count=100_000)
+    entries = await store.record.range(meeting_id, "-", "+", count=100_000)
     kinds = Counter(event.kind for _, event in entries)
     assert kinds["comment.posted"] + kinds["comment.held"] == report["comments"]["received"]
     assert kinds["comment.held"] == sum(report["comments"]["held_by_filter"].values())
@@ -211,7 +211,7 @@ async def test_the_report_follows_the_record_as_it_grows(
             if n == 2:
                 assert (await desk.act("hide", item, reason="spam"))["type"] == "result"
             reports.append((await http.get(url)).json())
-    entries = await store.range(meeting_id, "-", "+", count=1000)
+    entries = await store.record.range(meeting_id, "-", "+", count=1000)
     assert reports[-1] == {"as_of": entries[-1][0], **tally(entries)}
     assert [r["comments"]["received"] for r in reports] == [1, 2, 3]
     assert reports[-1]["comments"]["hidden_by_reason"] == {"spam": 1}

@@ -19,12 +19,12 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from server import accounts
-from server.accounts import AuditEntry, AuditKind, Role, Session, User
-from server.demo import ensure_demo_users
+from server.auth import accounts
+from server.auth.accounts import AuditEntry, AuditKind, Role, Session, User
+from server.cli.demo import ensure_demo_users
 from server.settings import Settings
-from server.staffstore import StaffStore
 from server.store import Store
+from server.store.staff import StaffStore
 from tests.helpers import ROOT, TIMEOUT, environment, running_server
 
 T = TypeVar("T")
@@ -83,7 +83,7 @@ def with_staff(settings: Settings, work: Callable[[StaffStore], Awaitable[T]]) -
     async def run() -> T:
         store = Store(settings.redis_url, settings.redis_prefix)
         try:
-            return await work(StaffStore(store.redis, store.prefix))
+            return await work(store.staff)
         finally:
             await store.close()
 

@@ -135,10 +135,10 @@ def test_a_lone_surrogate_escape_parses_and_is_cleaned_later() -> None:
 
 
 def test_frames_to_the_client() -> None:
-    assert json.loads(ack_frame("c", "1-0")) == {
+    assert json.loads(ack_frame("c", "1-0", "posted")) == {
         "type": "ack", "client_msg_id": "c", "id": "1-0", "status": "posted"
     }  # fmt: skip
-    assert json.loads(ack_frame("c", "1-0", "link"))["reason"] == "link"
+    assert json.loads(ack_frame("c", "1-0", "held", "link"))["reason"] == "link"
     assert json.loads(rejected_frame("c", RejectReason.RATE_LIMITED, "slow", 3)) == {
         "type": "rejected", "client_msg_id": "c", "reason": "rate_limited", "detail": "slow",
         "retry_after": 3,

@@ -1,6 +1,6 @@
-// The console's socket (/ws/console/{id}, server/console.py): it sends the whole board, then every
-// change as the items it touched; commands name the version the moderator saw, so a stale one is
-// refused (conflict) instead of undoing someone else's work. Reconnects with jitter.
+// The console's socket (/ws/console/{id}, server/web/console.py): it sends the whole board,
+// then every change as the items it touched; commands name the version the moderator saw, so a
+// stale one is refused (conflict) instead of undoing someone else's work. Reconnects with jitter.
 
 import { $, S, config, isAfter, newId, say, state } from "./console_state.js";
 import {

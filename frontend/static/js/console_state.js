@@ -1,5 +1,6 @@
-// The moderator console's state: the page's config, the items as last received, the lifecycle
-// rules that decide which actions a row offers, and the small helpers every part of it shares.
+// The moderator console's state: the page's config, the items as last received, and the small
+// helpers every part of it shares. What a row offers is what the server says each item allows
+// (`actions`, `merge_target`): the lifecycle lives in the server alone.
 
 export const config = JSON.parse(document.getElementById("config").textContent);
 export const S = config.strings ?? {};
@@ -13,19 +14,6 @@ export const ACTION_KEYS = {
   defer: "d", hide: "h", release: "u", promote: "p",
 };
 const ACTION_ORDER = Object.keys(ACTION_KEYS);
-// The lifecycle of moderation/questions.py (TRANSITIONS, TAGGABLE, PROMOTABLE, MERGE_TARGETS):
-// a row offers only what the server would accept; the server still has the last word.
-const ALLOWED = {
-  comment: { shown: ["hide"], held: ["release", "hide"], hidden: ["release"] },
-  question: {
-    new: ["approve", "reject", "merge"],
-    approved: ["queue"],
-    queued: ["on_air"],
-    on_air: ["answer", "defer"],
-  },
-};
-const TAGGABLE = new Set(["new", "approved", "rejected", "queued", "on_air", "answered", "deferred"]);
-const MERGE_TARGETS = new Set(["new", "approved", "queued", "on_air", "answered", "deferred"]);
 export const STATUSES = [
   "new", "approved", "queued", "on_air", "answered", "deferred", "rejected", "merged",
   "shown", "held", "hidden",
@@ -109,19 +97,16 @@ export function hideNotice() {
   notice.hidden = true;
 }
 
-// The lifecycle, as a row sees it
+// What the server says a row allows
 
 export function actionsFor(item) {
-  const actions = [...(ALLOWED[item.kind]?.[item.status] ?? [])];
-  if (item.kind === "question" && TAGGABLE.has(item.status)) actions.push("tag");
-  if (item.kind === "comment" && !item.promoted) actions.push("promote");
-  return ACTION_ORDER.filter((a) => actions.includes(a) && config.actions.includes(a));
+  const actions = item.actions ?? [];
+  return ACTION_ORDER.filter((a) => actions.includes(a));
 }
 
 export function isMergeTarget(id, except) {
   const target = state.items.get(id);
-  return Boolean(target) && id !== except && target.kind === "question" &&
-    MERGE_TARGETS.has(target.status);
+  return Boolean(target) && id !== except && target.merge_target === true;
 }
 
 export function suggestions(item) {

@@ -1,0 +1,304 @@
+"""Audiences are projections: what each one may see of the record, one pure function each.
+
+Every function takes an `Update` (one event, folded into the board, with the items it changed)
+and returns what that audience receives of it, or None when it sees nothing. A viewer never
+receives a held comment's text, a phone number or anyone's pseudonym; staff without the right
+to see contacts get phone numbers and e-mails masked; the public report gets counts only.
+The hub registers each function once (`server/fanout/audiences.py`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable
+
+from moderation.board import Update
+from moderation.events import (
+    CommentHeld,
+    CommentHidden,
+    CommentPosted,
+    CommentReleased,
+    Event,
+    MeetingEnded,
+    MeetingStarted,
+    QuestionAnswered,
+    QuestionApproved,
+    QuestionDeferred,
+    QuestionMerged,
+    QuestionOnAir,
+    QuestionPromoted,
+    QuestionQueued,
+    QuestionTagged,
+    QuestionVoted,
+)
+from moderation.filters import mask_contacts
+from moderation.lifecycle import allowed_actions, is_merge_target
+from moderation.model import Item, ItemKind, ItemStatus, Meeting, public_fields
+
+PublicEvent = dict[str, str | int]
+StaffEvent = dict[str, object]
+
+
+# Viewers
+
+
+def viewer(update: Update) -> PublicEvent | None:
+    """What a viewer receives of an event, or None when viewers see nothing of it.
+
+    A viewer never receives a held comment's text or author, nor anyone's viewer pseudonym or
+    message id: only that a comment was held and why, so the public count can move (R3).
+    """
+    event_id, event = update.id, update.event
+    if isinstance(event, CommentPosted):
+        return {
+            "id": event_id,
+            "kind": event.kind,
+            "at": event.at,
+            "channel": event.channel.value,
+            "name": event.name,
+            "text": event.text,
+        }
+    if isinstance(event, CommentHeld):
+        return {
+            "id": event_id,
+            "kind": event.kind,
+            "at": event.at,
+            "channel": event.channel.value,
+            "reason": event.reason.value,
+        }
+    if isinstance(event, MeetingStarted | MeetingEnded):
+        return {"id": event_id, "kind": event.kind, "at": event.at}
+    return _question_for_viewer(event_id, event) or _moderation_for_viewer(event_id, event)
+
+
+def for_viewer(event_id: str, event: Event) -> PublicEvent | None:
+    """`viewer` of an event on its own (viewers need nothing of the board)."""
+    return viewer(Update(event_id, event))
+
+
+def viewer_history(entries: Iterable[tuple[str, Event]], hidden: set[str]) -> list[PublicEvent]:
+    """The history a viewer catches up with: a comment hidden since is left out (its later
+    `comment.hidden` event still says that one was hidden, and why)."""
+    return [
+        shown
+        for event_id, event in entries
+        if not (event_id in hidden and isinstance(event, CommentPosted))
+        and (shown := for_viewer(event_id, event)) is not None
+    ]
+
+
+def _moderation_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
+    """A hidden comment leaves the chat with its public reason; a released one joins it."""
+    if isinstance(event, CommentHidden):
+        return {
+            "id": event_id,
+            "kind": event.kind,
+            "at": event.at,
+            "comment": event.item,
+            "reason": event.reason.value,
+        }
+    if isinstance(event, CommentReleased):
+        return {
+            "id": event_id,
+            "kind": event.kind,
+            "at": event.at,
+            "comment": event.item,
+            "posted_at": event.posted_at,
+            "channel": event.channel.value,
+            "name": event.name,
+            "text": event.text,
+        }
+    return None
+
+
+_STATUS = {
+    QuestionQueued: "queued",
+    QuestionOnAir: "on_air",
+    QuestionAnswered: "answered",
+    QuestionDeferred: "deferred",
+}
+
+
+def _question_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
+    """Public questions: approved ones appear; later events change their status or votes.
+
+    Viewers learn nothing of questions that are new, rejected or merged away, except that a
+    merge adds votes to a public question.
+    """
+    base: PublicEvent = {"id": event_id, "kind": event.kind}
+    if isinstance(event, QuestionApproved):
+        return base | {
+            "question": event.item,
+            "at": event.asked_at,
+            "channel": event.channel.value,
+            "name": event.name,
+            "text": event.text,
+            "topic": event.topic,
+            "district": event.district,
+            "votes": event.votes,
+            "status": "approved",
+        }
+    if isinstance(event, QuestionQueued | QuestionOnAir | QuestionAnswered | QuestionDeferred):
+        return base | {"question": event.item, "status": _STATUS[type(event)]}
+    if isinstance(event, QuestionVoted):
+        return base | {"question": event.question, "votes": event.votes}
+    if isinstance(event, QuestionMerged):
+        # The merged question leaves the list (if it was on it); its votes join the target.
+        return base | {"question": event.into, "votes": event.votes, "merged": event.item}
+    if isinstance(event, QuestionTagged):
+        return base | {"question": event.item, "topic": event.topic, "district": event.district}
+    return None
+
+
+def public_question(item: Item) -> PublicEvent | None:
+    """A question as the public list shows it (votes are counted apart), or None if hidden."""
+    if not item.public:
+        return None
+    return {
+        "id": item.id,
+        "at": item.at,
+        "channel": item.channel.value,
+        "name": item.name,
+        "text": item.text,
+        "topic": item.topic,
+        "district": item.district,
+        "status": item.status.value,
+    }
+
+
+def held_counts(events: Iterable[Event]) -> dict[str, int]:
+    """The public count of held comments by reason, computed from the record."""
+    return dict(Counter(e.reason.value for e in events if isinstance(e, CommentHeld)))
+
+
+def meeting_for_viewer(meeting: Meeting) -> dict[str, object]:
+    """The meeting as the public sees it: every field not marked staff-only."""
+    return {name: _plain(getattr(meeting, name)) for name in public_fields(Meeting)}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return dict(value) if isinstance(value, dict) else value
+
+
+# Staff
+
+
+def staff_with_contacts(update: Update) -> StaffEvent | None:
+    """What a console of a role that may see contacts receives: the event and its items."""
+    return _for_staff(update, contacts=True)
+
+
+def staff_without_contacts(update: Update) -> StaffEvent | None:
+    """The same, with phone numbers and e-mails masked in every text and name."""
+    return _for_staff(update, contacts=False)
+
+
+def _for_staff(update: Update, *, contacts: bool) -> StaffEvent | None:
+    if not update.items:
+        return None
+    items = [for_staff(item, contacts=contacts) for item in update.items]
+    return {"id": update.id, "kind": update.event.kind, "items": items}
+
+
+def for_staff(item: Item, *, contacts: bool) -> dict[str, object]:
+    """An item as a console shows it; phone numbers and e-mails masked unless `contacts`.
+
+    `actions` are what the lifecycle allows on it now, and `merge_target` whether others may
+    be merged into it: the console offers exactly these.
+    """
+    text = item.text if contacts else mask_contacts(item.text)
+    name = item.name if contacts else mask_contacts(item.name)
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "status": item.status.value,
+        "version": item.version,
+        "at": item.at,
+        "channel": item.channel.value,
+        "name": name,
+        "text": text,
+        "held": item.held,
+        "reason": item.reason,
+        "topic": item.topic,
+        "district": item.district,
+        "suggested_topic": item.suggested_topic,
+        "suggested_district": item.suggested_district,
+        "similar": list(item.similar),
+        "merged_into": item.merged_into,
+        "source": item.source,
+        "promoted": item.promoted,
+        "askers": len(item.askers),
+        "votes": item.votes,
+        "by": item.by,
+        "changed_at": item.changed_at,
+        "actions": [action.value for action in allowed_actions(item)],
+        "merge_target": is_merge_target(item),
+    }
+
+
+# The public report (PRIV-4): counts only, reconciled with the record
+
+
+COMMENT_STATES = (ItemStatus.SHOWN, ItemStatus.HELD, ItemStatus.HIDDEN)
+QUESTION_STATES = (
+    ItemStatus.NEW,
+    ItemStatus.APPROVED,
+    ItemStatus.QUEUED,
+    ItemStatus.ON_AIR,
+    ItemStatus.ANSWERED,
+    ItemStatus.DEFERRED,
+    ItemStatus.REJECTED,
+    ItemStatus.MERGED,
+)
+
+
+def public_report(update: Update) -> PublicEvent | None:
+    """How an event moves the public report's counts: `{"count.path": change, ...}`.
+
+    Counts are of each item's state after the last event (a comment hidden and then released
+    counts as shown); what the first filter held on arrival and what moderators promoted are
+    counted apart. The report is the sum of these changes (`moderation.transparency`).
+    """
+    change: Counter[str] = Counter()
+    for before, after in zip(update.before, update.items, strict=True):
+        change.update(_counts(after))
+        if before is not None:
+            change.subtract(_counts(before))
+    event = update.event
+    if isinstance(event, CommentHeld):
+        change[f"comments.held_by_filter.{event.reason.value}"] += 1
+    elif isinstance(event, QuestionPromoted):
+        change["comments.promoted"] += 1
+    moved: PublicEvent = {key: n for key, n in sorted(change.items()) if n}
+    return {"id": update.id, "kind": event.kind, **moved} if moved else None
+
+
+def _counts(item: Item) -> Counter[str]:
+    """What one item adds to the report, as it is now."""
+    if item.kind is ItemKind.COMMENT:
+        found = Counter(
+            {
+                "comments.received": 1,
+                f"comments.{item.status.value}": 1,
+                f"comments.by_channel.{item.channel.value}": 1,
+            }
+        )
+        if item.status is ItemStatus.HIDDEN:
+            found[f"comments.hidden_by_reason.{item.reason}"] += 1
+        return found
+    found = Counter(
+        {
+            "questions.received": 1,
+            f"questions.{item.status.value}": 1,
+            f"questions.by_channel.{item.channel.value}": 1,
+        }
+    )
+    if item.status is ItemStatus.REJECTED:
+        found[f"questions.rejected_by_reason.{item.reason}"] += 1
+    if item.public:
+        found["questions.public"] += 1
+        found["questions.votes"] += item.votes
+    return found

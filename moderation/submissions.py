@@ -1,0 +1,126 @@
+"""What arrives from residents, on any channel: comments and questions, decided into events.
+
+R3: commenting is mandatory while a meeting is live, so the first filter *holds* a comment with
+a public reason instead of dropping it; a question waits for the moderators (R4) and arrives
+with suggestions: which earlier questions it may repeat, its topic and its district.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from moderation.commands import AskQuestion, PostComment, Submission
+from moderation.duplicates import QuestionIndex
+from moderation.errors import CommentRejected, InvalidInput
+from moderation.events import CommentHeld, CommentPosted, QuestionAsked
+from moderation.filters import first_filter
+from moderation.model import Meeting, RejectReason
+from moderation.tagging import districts_of, suggest_district, suggest_topic
+from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text
+
+MAX_DISTRICT_CHARS = 60
+
+
+def decide(
+    meeting: Meeting, submission: Submission, *, now: int, earlier: QuestionIndex
+) -> CommentPosted | CommentHeld | QuestionAsked:
+    """The event a submission makes, or `CommentRejected` with the reason its sender sees."""
+    what = submission.what
+    if isinstance(what, AskQuestion):
+        return ask_question(meeting, what, viewer=submission.sender, now=now, earlier=earlier)
+    return post_comment(meeting, what, viewer=submission.sender, now=now)
+
+
+def post_comment(
+    meeting: Meeting, command: PostComment, *, viewer: str, now: int
+) -> CommentPosted | CommentHeld:
+    """Accept a comment into the record, holding it when the first filter objects (R3)."""
+    text, name = accepted_text(meeting, command.text, command.name)
+    reason = first_filter(text)
+    if reason is None:
+        return CommentPosted(at=now, channel=command.channel, client_msg_id=command.client_msg_id,
+                             viewer=viewer, name=name, text=text)  # fmt: skip
+    return CommentHeld(at=now, channel=command.channel, client_msg_id=command.client_msg_id,
+                       viewer=viewer, name=name, text=text, reason=reason)  # fmt: skip
+
+
+def ask_question(
+    meeting: Meeting, command: AskQuestion, *, viewer: str, now: int, earlier: QuestionIndex
+) -> QuestionAsked:
+    """Accept a viewer's question for moderation, with its suggestions (R4).
+
+    `earlier` is the meeting's questions that may still be repeated.
+    """
+    text, name = accepted_text(meeting, command.text, command.name, what="question")
+    try:
+        district = valid_district(meeting, command.district)
+    except InvalidInput as error:
+        raise CommentRejected(RejectReason.INVALID, error.detail) from None
+    held = first_filter(text)
+    hints = suggestions(meeting, text, earlier)
+    return QuestionAsked(
+        at=now,
+        channel=command.channel,
+        client_msg_id=command.client_msg_id,
+        viewer=viewer,
+        name=name,
+        text=text,
+        district=district,
+        held=held.value if held else "",
+        suggested_topic=hints.topic,
+        suggested_district=district or hints.district,
+        similar=hints.similar,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """What moderators are told of a new question: its likely topic, district and repeats."""
+
+    topic: str
+    district: str
+    similar: tuple[str, ...]
+
+
+def suggestions(meeting: Meeting, text: str, earlier: QuestionIndex) -> Suggestions:
+    """The one way a question gets its suggestions, asked or promoted from a comment."""
+    return Suggestions(
+        topic=suggest_topic(text).value,
+        district=suggest_district(text, meeting.territory) or "",
+        similar=tuple(item_id for item_id, _ in earlier.duplicates(text)),
+    )
+
+
+def accepted_text(
+    meeting: Meeting, text: str, name: str, *, what: str = "comment"
+) -> tuple[str, str]:
+    """A submission's cleaned text and name, if the meeting is live and they are within limits.
+
+    Comments and questions both come through here; refusals carry the reason the sender sees.
+    """
+    if not meeting.is_live:
+        raise CommentRejected(RejectReason.MEETING_CLOSED, f"the meeting is {meeting.status}")
+    text = clean_text(text)
+    if len(text) > MAX_COMMENT_CHARS:
+        raise CommentRejected(
+            RejectReason.TOO_LONG, f"{len(text)} characters, at most {MAX_COMMENT_CHARS}"
+        )
+    if not text:
+        raise CommentRejected(RejectReason.INVALID, f"the {what} is empty")
+    name = clean_name(name)
+    if len(name) > MAX_NAME_CHARS:
+        raise CommentRejected(RejectReason.INVALID, f"the name is over {MAX_NAME_CHARS} characters")
+    return text, name
+
+
+def valid_district(meeting: Meeting, value: str) -> str:
+    """`value` as a district of the meeting's territory ("" for none)."""
+    district = clean_name(value)
+    if not district:
+        return ""
+    known = districts_of(meeting.territory)
+    if known and district not in known:
+        raise InvalidInput(f"{district!r} is not a district of {meeting.territory}")
+    if len(district) > MAX_DISTRICT_CHARS:
+        raise InvalidInput(f"a district name is at most {MAX_DISTRICT_CHARS} characters")
+    return district

@@ -1,0 +1,86 @@
+"""Who may call each route: one explicit policy per route, checked by tests/server/test_access.py.
+
+A route missing here fails the suite (AUTH-1). Keys are Starlette route paths; a path served by
+several routes with different policies is keyed "METHOD path" per method instead.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from server.auth.accounts import Permission
+from server.auth.sessions import require
+
+__all__ = ["POLICIES", "PUBLIC_ROUTES", "Access", "Policy", "policy_for", "require"]
+
+
+class Access(enum.StrEnum):
+    PUBLIC = "public"  # anyone, viewers included
+    ADMIN_TOKEN = "admin_token"  # `Authorization: Bearer $HALYQ_ADMIN_TOKEN`
+    STAFF = "staff"  # a signed-in staff member, with `permission` when one is named
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    access: Access
+    permission: Permission | None = None
+
+
+PUBLIC = Policy(Access.PUBLIC)
+ADMIN_TOKEN = Policy(Access.ADMIN_TOKEN)
+SIGNED_IN = Policy(Access.STAFF)
+
+
+def staff(permission: Permission) -> Policy:
+    return Policy(Access.STAFF, permission)
+
+
+# Routes anyone may call. Making a route public means adding it here *and* in POLICIES.
+PUBLIC_ROUTES = frozenset(
+    {
+        "/",
+        "/m/{meeting_id}",
+        "/ws/meetings/{meeting_id}",
+        "GET /api/meetings",
+        "/api/meetings/{meeting_id}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/static",
+        "/login",
+        "/m/{meeting_id}/transparency",
+        "/api/meetings/{meeting_id}/transparency",
+    }
+)
+
+POLICIES: dict[str, Policy] = {
+    "/": PUBLIC,
+    "/m/{meeting_id}": PUBLIC,
+    "/ws/meetings/{meeting_id}": PUBLIC,
+    "GET /api/meetings": PUBLIC,
+    "POST /api/meetings": ADMIN_TOKEN,
+    "/api/meetings/{meeting_id}": PUBLIC,
+    "/api/meetings/{meeting_id}/start": ADMIN_TOKEN,
+    "/api/meetings/{meeting_id}/end": ADMIN_TOKEN,
+    "/healthz": PUBLIC,
+    "/readyz": PUBLIC,
+    "/metrics": PUBLIC,
+    "/static": PUBLIC,
+    "/login": PUBLIC,
+    "/logout": SIGNED_IN,
+    "/console": staff(Permission.VIEW_CONSOLE),
+    "/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
+    "/console/{meeting_id}/audit": staff(Permission.VIEW_AUDIT),
+    "/ws/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
+    "/m/{meeting_id}/transparency": PUBLIC,
+    "/api/meetings/{meeting_id}/transparency": PUBLIC,
+}
+
+
+def policy_for(path: str, method: str | None = None) -> Policy | None:
+    """The policy of route `path` for `method` (None for WebSockets and mounts)."""
+    method = "GET" if method == "HEAD" else method
+    if method is not None and (found := POLICIES.get(f"{method} {path}")):
+        return found
+    return POLICIES.get(path)

@@ -1,0 +1,195 @@
+"""Staff accounts: roles and what they may do, password hashing, session and throttling policy.
+
+No I/O: `server/store/staff.py` keeps the records, `server/auth/sessions.py` checks them on
+every staff request and `server/web/login.py` signs staff in and out.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+IDLE_TIMEOUT = 30 * 60.0  # seconds without a request before a session ends (ASVS 3.3.2 L2)
+ABSOLUTE_TIMEOUT = 12 * 3600.0  # seconds after login a session ends whatever it does
+THROTTLE_WINDOW = 60.0  # seconds over which failed logins are counted (AUTH-6)
+ACCOUNT_FAILURES = 5  # failed logins per account per window before 429
+ADDRESS_FAILURES = 20  # failed logins per client address per window before 429
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # argon2 takes anything, but nobody types more; bounds the work per try
+NAME = re.compile(r"[a-z0-9._-]{1,40}")
+
+# argon2-cffi's defaults (argon2id). Tests may swap in a cheaper hasher; production never does.
+HASHER = PasswordHasher()
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    OPERATOR = "operator"  # the phone desk
+    PRODUCER = "producer"  # on air
+
+
+class Permission(enum.StrEnum):
+    VIEW_CONSOLE = "view_console"
+    MODERATE = "moderate"
+    SEE_CONTACTS = "see_contacts"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+    OPERATE_PHONE = "operate_phone"
+    PRODUCE = "produce"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.MODERATOR: frozenset(
+        {Permission.VIEW_CONSOLE, Permission.MODERATE, Permission.VIEW_AUDIT}
+    ),
+    Role.OPERATOR: frozenset(
+        {Permission.OPERATE_PHONE, Permission.SEE_CONTACTS, Permission.VIEW_CONSOLE}
+    ),
+    Role.PRODUCER: frozenset({Permission.PRODUCE, Permission.VIEW_CONSOLE}),
+}
+
+
+class AuditKind(enum.StrEnum):
+    """What the staff audit log records; never a password or a session id."""
+
+    LOGIN = "staff.login"
+    LOGIN_FAILED = "staff.login_failed"
+    LOCKOUT = "staff.lockout"
+    LOGOUT = "staff.logout"
+    USER_ADDED = "staff.user_added"
+    ROLE_CHANGED = "staff.role_changed"
+    USER_REMOVED = "staff.user_removed"
+
+
+class AccountError(ValueError):
+    """A name, password or role that cannot be used; the message says why."""
+
+
+def may(role: Role | str, permission: Permission) -> bool:
+    """Whether `role` grants `permission`; an unknown role grants nothing."""
+    try:
+        return permission in GRANTS[Role(role)]
+    except ValueError:
+        return False
+
+
+def check_name(name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise AccountError(f"user name {name!r} must be 1-40 of a-z, 0-9, '.', '_', '-'")
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"a password has at most {MAX_PASSWORD} characters")
+    return password
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise AccountError(f"role must be one of {', '.join(Role)}, not {value!r}") from None
+
+
+def generate_password() -> str:
+    """A random password for demo users and `halyq user add` without one (96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches; slow on purpose (argon2id), so call it off the event loop."""
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def verify_unknown(password: str) -> bool:
+    """The work of `verify_password` for a user that does not exist: always False (AUTH-6)."""
+    verify_password(_dummy_hash(*_parameters()), password)
+    return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether the hash was made with other parameters than `HASHER`'s (rehash at login)."""
+    try:
+        return HASHER.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def _parameters() -> tuple[int, int, int, int, int]:
+    return (HASHER.time_cost, HASHER.memory_cost, HASHER.parallelism, HASHER.hash_len,
+            HASHER.salt_len)  # fmt: skip
+
+
+@functools.cache
+def _dummy_hash(*parameters: int) -> str:
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User:
+    name: str
+    role: Role
+    password_hash: str = field(repr=False)
+    created: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Session:
+    """A staff login, kept server-side; its id lives only in the cookie."""
+
+    name: str
+    role: Role  # at login; the user's current role may differ since
+    created: float
+    last_seen: float
+    csrf: str = field(repr=False)
+
+    def is_expired(self, now: float) -> bool:
+        idle = now - self.last_seen >= IDLE_TIMEOUT
+        return idle or now - self.created >= ABSOLUTE_TIMEOUT
+
+    def expires_in(self, now: float) -> float:
+        """Seconds until the session ends if nothing touches it."""
+        return min(self.last_seen + IDLE_TIMEOUT, self.created + ABSOLUTE_TIMEOUT) - now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Staff:
+    """A signed-in staff member, with the user's current role."""
+
+    name: str
+    role: Role
+    session_id: str = field(repr=False)
+    csrf: str = field(repr=False)
+
+    def may(self, permission: Permission) -> bool:
+        return may(self.role, permission)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One line of the staff audit trail; `subject` is the user acted on, if any."""
+
+    id: str
+    at: float
+    kind: AuditKind
+    actor: str
+    subject: str = ""
+    detail: str = ""

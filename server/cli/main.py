@@ -1,0 +1,67 @@
+"""The `halyq` command: serve, demo, and meeting and staff administration from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from moderation import ModerationError
+from server.auth.accounts import AccountError
+from server.cli import meetings, serve, users
+from server.settings import Settings, SettingsError
+from server.store import StoreUnavailable
+from server.store.embedded import EmbeddedRedisError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env(
+            os.environ,
+            data_dir=args.data_dir,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            workers=getattr(args, "workers", None),
+        )
+        _configure_logging(settings.log_level)
+        result: int = args.run(args, settings)
+        return result
+    except (SettingsError, EmbeddedRedisError, StoreUnavailable, AccountError) as error:
+        sys.stderr.write(f"halyq: {error}\n")
+        return 1
+    except ModerationError as error:
+        sys.stderr.write(f"halyq: {error.code}: {error.detail or error}\n")
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="halyq", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, help="data folder of the embedded Redis (./data)")
+    commands = parser.add_subparsers(title="commands")
+    serve.add_parsers(commands)
+    meetings.add_parser(commands)
+    users.add_parser(commands)
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Personal data stays out of logs: uvicorn names the client's address in its WebSocket
+    # lines, and the websockets library logs frames and headers (cookies too) at debug level.
+    logging.getLogger("uvicorn.error").addFilter(_without_personal_data)
+
+
+def _without_personal_data(record: logging.LogRecord) -> bool:
+    from_websockets = f"{os.sep}websockets{os.sep}" in record.pathname
+    return not from_websockets and '"WebSocket %s"' not in str(record.msg)

@@ -1,0 +1,128 @@
+"""`halyq meeting create|list|show|start|end`: meetings from the shell.
+
+The options of `create` are the fields of `moderation.model.MeetingFields`, declared there once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Any, get_origin, get_type_hints
+
+from moderation import CreateMeeting, EndMeeting, Meeting, StartMeeting
+from moderation.audiences import meeting_for_viewer
+from moderation.model import LANGUAGES, MeetingFields
+from server.cli.shell import say, with_store, with_usecases
+from server.settings import Settings
+from server.usecases import change_meeting, create_meeting
+from server.wire import parse_record
+
+# Option names that differ from their field's; settings that give a field its default.
+FLAGS = {"slow_mode_seconds": "--slow-mode", "titles": "--title"}
+DEFAULTS = {"slow_mode_seconds": "slow_mode_seconds", "slow_mode_burst": "slow_mode_burst"}
+
+
+def add_parser(commands: Any) -> None:
+    meeting = commands.add_parser("meeting", help="create, list, start and end meetings")
+    actions = meeting.add_subparsers(title="actions", required=True)
+    create = actions.add_parser("create", help="announce a meeting")
+    create.add_argument("--id", default="", help="an id of your own (a-z, 0-9, -)")
+    _field_options(create)
+    create.set_defaults(run=_create)
+    for name, run in (("list", _list), ("show", _show), ("start", _start), ("end", _end)):
+        sub = actions.add_parser(name, help=f"{name} meeting(s)")
+        if name != "list":
+            sub.add_argument("meeting_id")
+        sub.set_defaults(run=run)
+    for sub in actions.choices.values():
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
+
+
+def _field_options(parser: argparse.ArgumentParser) -> None:
+    """One option per announcement field (a `titles` map is one option per language)."""
+    hints = get_type_hints(MeetingFields)
+    for item in dataclasses.fields(MeetingFields):
+        hint, flag = hints[item.name], FLAGS.get(item.name, "--" + item.name.replace("_", "-"))
+        help_text = item.metadata.get("help") or None
+        if get_origin(hint) is dict:
+            for lang in LANGUAGES:
+                parser.add_argument(f"{flag}-{lang}", dest=f"{item.name}_{lang}", default="")
+            continue
+        required = item.default is dataclasses.MISSING
+        options: dict[str, Any] = {"dest": item.name, "required": required, "help": help_text,
+                                   "default": None}  # fmt: skip
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            options["choices"] = [member.value for member in hint]
+        elif hint in (int, float):
+            options["type"] = hint
+        parser.add_argument(flag, **options)
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> CreateMeeting:
+    raw: dict[str, object] = {}
+    hints = get_type_hints(MeetingFields)
+    for item in dataclasses.fields(MeetingFields):
+        if get_origin(hints[item.name]) is dict:
+            values = {lang: getattr(args, f"{item.name}_{lang}") for lang in LANGUAGES}
+            raw[item.name] = {lang: text for lang, text in values.items() if text}
+        elif (value := getattr(args, item.name)) is not None:
+            raw[item.name] = value
+        elif item.name in DEFAULTS:
+            raw[item.name] = getattr(settings, DEFAULTS[item.name])
+    return parse_record(CreateMeeting, raw)
+
+
+def _print_meeting(meeting: Meeting, as_json: bool) -> None:
+    if as_json:
+        shown = meeting_for_viewer(meeting) | {"stream_url": meeting.stream_url}
+        say(json.dumps(shown, ensure_ascii=False))
+    else:
+        say(f"{meeting.id}  {meeting.status.value:9}  {meeting.title}")
+
+
+def _create(args: argparse.Namespace, settings: Settings) -> int:
+    command = _command(args, settings)
+    meeting = with_usecases(
+        settings, lambda cases: create_meeting(cases, command, meeting_id=args.id)
+    )
+    _print_meeting(meeting, args.json)
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    found = with_store(settings, lambda store: store.meetings.all())
+    if args.json:
+        say(json.dumps([meeting_for_viewer(m) for m in found], ensure_ascii=False))
+    for meeting in [] if args.json else found:
+        _print_meeting(meeting, False)
+    return 0
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    found = with_store(settings, lambda store: store.meetings.get(args.meeting_id))
+    if found is None:
+        sys.stderr.write(f"halyq: no meeting {args.meeting_id!r}\n")
+        return 1
+    _print_meeting(found, args.json)
+    return 0
+
+
+def _start(args: argparse.Namespace, settings: Settings) -> int:
+    return _change(args, settings, StartMeeting())
+
+
+def _end(args: argparse.Namespace, settings: Settings) -> int:
+    return _change(args, settings, EndMeeting())
+
+
+def _change(
+    args: argparse.Namespace, settings: Settings, command: StartMeeting | EndMeeting
+) -> int:
+    meeting = with_usecases(settings, lambda cases: change_meeting(cases, args.meeting_id, command))
+    _print_meeting(meeting, args.json)
+    return 0

@@ -1,0 +1,159 @@
+"""`halyq serve` and `halyq demo`: the server, with its embedded Redis unless REDIS_URL."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import uvloop
+
+from server.app import create_app
+from server.cli.demo import ensure_demo, ensure_demo_users
+from server.cli.shell import redis_url, say, with_store, with_usecases
+from server.fanout import uvicorn as fast_path
+from server.settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def add_parsers(commands: Any) -> None:
+    for name, run, text in (
+        ("serve", _serve, "run the server"),
+        ("demo", _demo, "run the server with a live demo meeting"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--host", help="address to listen on (127.0.0.1)")
+        sub.add_argument("--port", type=int, help="port to listen on (8000; 0 picks a free one)")
+        sub.add_argument("--workers", type=int, help="server processes sharing one Redis (1)")
+        sub.add_argument("--ready-file", type=Path, help="write the URL as JSON here once serving")
+        sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
+        sub.set_defaults(run=run)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    with redis_url(settings) as url:
+        _run_server(settings.replace(redis_url=url), args.ready_file, announce=None)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.admin_token:
+        settings = settings.replace(admin_token=_new_token())
+    with redis_url(settings) as url:
+        settings = settings.replace(redis_url=url)
+        meeting = with_usecases(settings, ensure_demo)
+        logins = with_store(settings, lambda store: ensure_demo_users(store.staff, time.time()))
+
+        def announce(base: str) -> None:
+            say("Halyq demo is running (Ctrl+C stops it).")
+            say(f"  Viewer page, Kazakh:   {base}/m/{meeting.id}?lang=kk")
+            say(f"  Viewer page, Russian:  {base}/m/{meeting.id}?lang=ru")
+            say(f"  All meetings:          {base}/")
+            say(f"  Readiness and metrics: {base}/readyz  {base}/metrics")
+            say(f"  Admin API token:       {settings.admin_token}")
+            say(f"  Staff sign-in:         {base}/login?next=/console/{meeting.id}")
+            for name, password in logins.items():
+                say(f"    {name:19}  {password}")
+            say(f"  Data folder:           {settings.data_dir.resolve()}")
+
+        _run_server(settings, args.ready_file, announce=announce)
+    return 0
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _run_server(
+    settings: Settings, ready_file: Path | None, announce: Callable[[str], None] | None
+) -> None:
+    # Thousands of long-lived connections make each collection of the older generations scan
+    # them all (100-300 ms pauses at 5,000 viewers, seen in bench/): collect the young far less
+    # often and the old almost never. Memory is freed by reference counting as before.
+    gc.set_threshold(*GC_THRESHOLDS)
+    if settings.workers > 1:
+        _run_workers(settings, ready_file, announce)
+        return
+    options = fast_path.options()
+    config = uvicorn.Config(create_app(settings), loop="uvloop", **options)
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((settings.host, settings.port))
+    listener.listen(options["backlog"])
+    host, port = listener.getsockname()[:2]
+    base = f"http://{host if family == socket.AF_INET else f'[{host}]'}:{port}"
+
+    server = _Server(config, lambda: _ready(base, settings, ready_file, announce))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(server.serve(sockets=[listener]))
+    if not server.started:
+        raise SystemExit(1)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling us once it listens and the app has started."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.on_ready()
+
+
+def _run_workers(
+    settings: Settings, ready_file: Path | None, announce: Callable[[str], None] | None
+) -> None:
+    if settings.port == 0:
+        raise SettingsError("several workers need a fixed port: give --port")
+    # Workers build their own app from the environment: hand the settings over that way.
+    os.environ.update(_as_environment(settings))
+    base = f"http://{settings.host}:{settings.port}"
+    _ready(base, settings, ready_file, announce)
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        **fast_path.options(),
+    )
+
+
+def _as_environment(settings: Settings) -> dict[str, str]:
+    environment = {}
+    for item in fields(settings):
+        value: Any = getattr(settings, item.name)
+        name = "REDIS_URL" if item.name == "redis_url" else f"HALYQ_{item.name.upper()}"
+        environment[name] = ",".join(value) if isinstance(value, tuple) else str(value)
+    return environment
+
+
+def _ready(
+    base: str, settings: Settings, ready_file: Path | None, announce: Callable[[str], None] | None
+) -> None:
+    if announce is not None:
+        announce(base)
+    else:
+        say(f"Halyq is serving at {base}/ (Ctrl+C stops it)")
+    if ready_file is not None:
+        ready_file.write_text(
+            json.dumps({"url": base, "pid": os.getpid(), "redis": settings.redis_url})
+        )

@@ -1,0 +1,1 @@
+"""Fan-out: per-meeting readers, the audience registry, connections, the uvicorn fast path."""

@@ -1,0 +1,93 @@
+"""Key names: one prefix, one function per key shape. A meeting's keys share a hash tag, so a
+write of one meeting touches one Redis Cluster slot."""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Every key Halyq uses under one prefix (several installations may share a Redis)."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def _m(self, meeting_id: str, suffix: str = "") -> str:
+        return f"{self.prefix}m:{{{meeting_id}}}{suffix}"
+
+    # The record
+
+    def stream(self, meeting_id: str) -> str:
+        """The meeting's events, oldest first: the record."""
+        return self._m(meeting_id, ":log")
+
+    def seen(self, meeting_id: str) -> str:
+        """client_msg_id -> what it was recorded as (retries make no second event)."""
+        return self._m(meeting_id, ":seen")
+
+    def bucket(self, meeting_id: str, sender: str) -> str:
+        """One sender's slow-mode bucket."""
+        return self._m(meeting_id, f":slow:{sender}")
+
+    # Meetings
+
+    def meeting(self, meeting_id: str) -> str:
+        return self._m(meeting_id)
+
+    def meetings(self) -> str:
+        """Every meeting's id, scored by when it was created."""
+        return f"{self.prefix}meetings"
+
+    # The board
+
+    def items(self, meeting_id: str) -> str:
+        """Item id -> the item as moderators see it (without its id, version and votes)."""
+        return self._m(meeting_id, ":items")
+
+    def versions(self, meeting_id: str) -> str:
+        """Item id -> its version (absent: never moderated, version 1)."""
+        return self._m(meeting_id, ":versions")
+
+    def held(self, meeting_id: str) -> str:
+        """Hold reason -> comments the first filter held for it (the public count)."""
+        return self._m(meeting_id, ":held")
+
+    def public(self, meeting_id: str) -> str:
+        """Question id -> the question as the public list shows it."""
+        return self._m(meeting_id, ":public")
+
+    def hidden(self, meeting_id: str) -> str:
+        """Ids of the comments moderators hide now."""
+        return self._m(meeting_id, ":hidden")
+
+    # Votes
+
+    def votes(self, meeting_id: str) -> str:
+        """Question id -> its count of distinct voters."""
+        return self._m(meeting_id, ":votes")
+
+    def voters(self, meeting_id: str, question: str) -> str:
+        return self._m(meeting_id, f":voters:{question}")
+
+    # Staff (not a meeting's: no hash tag)
+
+    def secret(self) -> str:
+        return f"{self.prefix}secret"
+
+    def user(self, name: str) -> str:
+        return f"{self.prefix}staff:user:{name}"
+
+    def users(self) -> str:
+        return f"{self.prefix}staff:users"
+
+    def user_sessions(self, name: str) -> str:
+        return f"{self.prefix}staff:user:{name}:sessions"
+
+    def session(self, session_digest: str) -> str:
+        return f"{self.prefix}staff:session:{session_digest}"
+
+    def failures(self, scope: str, subject: str) -> str:
+        return f"{self.prefix}staff:fail:{scope}:{subject}"
+
+    def audit(self) -> str:
+        return f"{self.prefix}staff:audit"

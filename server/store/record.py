@@ -1,0 +1,333 @@
+"""The record: each meeting's stream of events, appended atomically with its guards and
+projections, read back in order, and durable before any append is acknowledged.
+
+A `Write` gathers guards (checked first), appends and projection updates; `Record.run` has
+`lua/apply.lua` check and apply it all at once. This module is the only one that appends
+(XADD) to any stream: other adapters add their guards and projections to the same `Write`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from moderation import Event
+from server.store.client import Redis, StoreUnavailable, translated
+from server.store.keys import Keys
+from server.wire import decode_event, encode_event
+
+Entry = tuple[str, Event]
+MAX_BLOCK_MS = 2000
+WAITAOF_TIMEOUT_MS = 5000
+
+
+class Durability(enum.StrEnum):
+    """How an acknowledged append survives a crash of the machine."""
+
+    ALWAYS = "appendfsync-always"  # every write is fsynced before Redis replies
+    WAITAOF = "waitaof"  # Redis >= 7.2: we wait for the fsync after each append
+    NONE = "none"  # a crash can lose acknowledged comments
+
+
+@dataclass(frozen=True, slots=True)
+class DurabilityReport:
+    mode: Durability
+    detail: str
+
+
+class Check(enum.StrEnum):
+    """The guards a write can carry (their meaning is in `lua/apply.lua`)."""
+
+    UNSEEN = "unseen"
+    EQUAL = "equal"
+    ABSENT = "absent"
+    NUMBER = "number"
+    NOT_MEMBER = "not_member"
+    PACE = "pace"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Guard:
+    """One guard of a write; a refusal names the guard that refused, compared by identity."""
+
+    check: Check
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """A handle on one event of a write: projections may name its id before it exists."""
+
+    number: int  # 1 for the write's first append
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Every guard passed: the events are in the record under `ids`, in order."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A guard refused the write and nothing changed.
+
+    `value` is what the guard found: the recorded value for `unseen`, the actual value for
+    `equal` and `number`, the milliseconds to wait for `pace`.
+    """
+
+    guard: Guard
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What a submission's `client_msg_id` was recorded as: its event's id and kind, and the
+    first filter's reason when it was held."""
+
+    id: str
+    kind: str
+    reason: str = ""
+
+    @classmethod
+    def parse(cls, value: str) -> Recorded:
+        event_id, _, rest = value.partition(" ")
+        kind, _, reason = rest.partition(" ")
+        return cls(event_id, kind, reason)
+
+
+@dataclass(slots=True)
+class Write:
+    """One atomic write: guards, then appends and projections, in the order they were added."""
+
+    keys: list[str] = field(default_factory=list)
+    guards: list[tuple[Guard, list[str]]] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # of the appends, in order
+
+    def _key(self, key: str) -> str:
+        if key not in self.keys:
+            self.keys.append(key)
+        return str(self.keys.index(key) + 1)
+
+    def _guard(self, check: Check, *args: str) -> Guard:
+        guard = Guard(check)
+        self.guards.append((guard, [check.value, *args]))
+        return guard
+
+    def _step(self, name: str, key: str, *args: str) -> None:
+        self.steps += [name, self._key(key), *args]
+
+    # Guards
+
+    def unseen(self, key: str, field: str) -> Guard:
+        """Refused (with the value found) when the hash already has `field`."""
+        return self._guard(Check.UNSEEN, self._key(key), field)
+
+    def equal(self, key: str, field: str, value: str) -> Guard:
+        """Refused unless the hash's `field` is `value` ("" for absent)."""
+        return self._guard(Check.EQUAL, self._key(key), field, value)
+
+    def absent(self, key: str) -> Guard:
+        """Refused when `key` exists."""
+        return self._guard(Check.ABSENT, self._key(key))
+
+    def number(self, key: str, field: str, value: int, default: int) -> Guard:
+        """Refused unless the hash's `field` is the number `value` (`default` when absent)."""
+        return self._guard(Check.NUMBER, self._key(key), field, str(value), str(default))
+
+    def not_member(self, key: str, member: str) -> Guard:
+        """Refused when the set has `member`."""
+        return self._guard(Check.NOT_MEMBER, self._key(key), member)
+
+    def pace(self, key: str, interval_ms: int, burst: int) -> Guard:
+        """One per `interval_ms` with bursts of `burst` (GCRA); refused with the wait."""
+        return self._guard(Check.PACE, self._key(key), str(interval_ms), str(burst))
+
+    # Projections
+
+    def hset(self, key: str, field: str, value: str) -> None:
+        self._step("hset", key, field, value)
+
+    def hset_at(self, key: str, append: Appended, value: str) -> None:
+        """Set `value` under the id `append` gets."""
+        self._step("hset_at", key, str(append.number), value)
+
+    def hset_id(self, key: str, field: str, append: Appended, suffix: str = "") -> None:
+        """Set `field` to the id `append` gets, then `suffix`."""
+        self._step("hset_id", key, field, str(append.number), suffix)
+
+    def hdel(self, key: str, field: str) -> None:
+        self._step("hdel", key, field)
+
+    def hincrby(self, key: str, field: str, by: int) -> None:
+        self._step("hincrby", key, field, str(by))
+
+    def sadd(self, key: str, member: str) -> None:
+        self._step("sadd", key, member)
+
+    def srem(self, key: str, member: str) -> None:
+        self._step("srem", key, member)
+
+    def sunionstore(self, key: str, first: str, second: str) -> None:
+        self._step("sunionstore", key, self._key(first), self._key(second))
+
+    def zadd(self, key: str, score: int, member: str) -> None:
+        self._step("zadd", key, str(score), member)
+
+    def arguments(self) -> list[str]:
+        return [str(len(self.guards)), *(a for _, args in self.guards for a in args), *self.steps]
+
+
+class Record:
+    """Appends to and reads of meetings' streams, durable before an append is acknowledged."""
+
+    def __init__(self, redis: Redis, readers: Redis, keys: Keys) -> None:
+        self._redis = redis
+        # Feeds' blocking reads have connections of their own: a burst of writes waiting for
+        # the main pool never starves the readers that deliver them.
+        self._readers = readers
+        self._keys = keys
+        self._apply = redis.register_script(
+            resources.files("server.store").joinpath("lua", "apply.lua").read_text()
+        )
+        self.durability = DurabilityReport(Durability.NONE, "not checked yet")
+
+    # Writing
+
+    def append(self, write: Write, meeting_id: str, event: Event) -> Appended:
+        """Add `event` to the write, to be appended to the meeting's record."""
+        kind, data = encode_event(event)
+        write.steps += ["xadd", write._key(self._keys.stream(meeting_id)), kind, data]
+        write.kinds.append(kind)
+        return Appended(len(write.kinds))
+
+    def first_time(self, write: Write, meeting_id: str, client_msg_id: str) -> Guard:
+        """Refused, with what it was recorded as, when `client_msg_id` was seen before: a
+        retry never makes a second event."""
+        return write.unseen(self._keys.seen(meeting_id), client_msg_id)
+
+    def remember(
+        self, write: Write, meeting_id: str, client_msg_id: str, at: Appended, reason: str = ""
+    ) -> None:
+        """Remember what `client_msg_id` is recorded as: the event `at` (see `Recorded`)."""
+        kind = write.kinds[at.number - 1]
+        suffix = f" {kind} {reason}" if reason else f" {kind}"
+        write.hset_id(self._keys.seen(meeting_id), client_msg_id, at, suffix)
+
+    def pace(
+        self, write: Write, meeting_id: str, sender: str, interval_ms: int, burst: int
+    ) -> Guard:
+        """Slow mode: refused, with the milliseconds to wait, when `sender` comes too soon."""
+        return write.pace(self._keys.bucket(meeting_id, sender), interval_ms, burst)
+
+    @translated
+    async def seen(self, meeting_id: str, client_msg_id: str) -> Recorded | None:
+        """What `client_msg_id` was recorded as, if it was."""
+        value = await self._redis.hget(self._keys.seen(meeting_id), client_msg_id)
+        return None if value is None else Recorded.parse(str(value))
+
+    @translated
+    async def run(self, write: Write) -> Written | Refused:
+        """Check the write's guards and apply it, atomically; answers only once the appends
+        are durable (see `Durability`)."""
+        reply = await self._durably(write.keys, write.arguments())
+        status, *values = reply
+        if status == "ok":
+            return Written(tuple(str(v) for v in values))
+        guard, _ = write.guards[int(values[0]) - 1]
+        return Refused(guard, str(values[1]))
+
+    async def _durably(self, keys: list[str], args: list[str]) -> Any:
+        if self.durability.mode is not Durability.WAITAOF:
+            return await self._apply(keys=keys, args=args)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._apply(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAITAOF", 1, 0, WAITAOF_TIMEOUT_MS)
+            reply, (local, _) = await pipe.execute()
+        if int(local) < 1:
+            raise StoreUnavailable("WAITAOF timed out: the append is not known to be on disk")
+        return reply
+
+    @translated
+    async def log(self, key: str, fields: dict[str, str], *, maxlen: int) -> str:
+        """Append an entry to a log that is not a meeting's record (the staff audit log)."""
+        return str(await self._redis.xadd(key, fields, maxlen=maxlen, approximate=True))  # type: ignore[arg-type]
+
+    # Reading
+
+    @translated
+    async def last_id(self, meeting_id: str) -> str:
+        top = await self._redis.xrevrange(self._keys.stream(meeting_id), count=1)
+        return str(top[0][0]) if top else "0-0"
+
+    @translated
+    async def read(self, meeting_id: str, after: str, *, count: int, block_ms: int) -> list[Entry]:
+        """Entries after `after`, waiting up to `block_ms` for the first (XREAD BLOCK)."""
+        block = min(block_ms, MAX_BLOCK_MS) if block_ms else None
+        reply: Any = await self._readers.xread(
+            {self._keys.stream(meeting_id): after}, count=count, block=block
+        )
+        return [_entry(raw) for _, rows in reply or () for raw in rows]
+
+    @translated
+    async def range(self, meeting_id: str, start: str, end: str, *, count: int) -> list[Entry]:
+        """Entries from `start` to `end`, both inclusive (`(id` excludes), oldest first."""
+        rows: Any = await self._redis.xrange(self._keys.stream(meeting_id), start, end, count=count)
+        return [_entry(raw) for raw in rows]
+
+    async def replay(
+        self, meeting_id: str, after: str, *, until: str = "+", chunk: int = 200
+    ) -> AsyncIterator[list[Entry]]:
+        """The entries after `after` up to `until`, oldest first, a chunk at a time: each chunk
+        is a round trip, so folding a long history never holds the event loop for long."""
+        start = "(" + after
+        while True:
+            entries = await self.range(meeting_id, start, until, count=chunk)
+            if entries:
+                yield entries
+            if len(entries) < chunk:
+                return
+            start = "(" + entries[-1][0]
+
+    @translated
+    async def recent(self, meeting_id: str, end: str, *, count: int) -> list[Entry]:
+        """The last `count` entries up to `end`, oldest first."""
+        rows: Any = await self._redis.xrevrange(
+            self._keys.stream(meeting_id), end, "-", count=count
+        )
+        return [_entry(raw) for raw in reversed(rows)]
+
+    # Durability
+
+    @translated
+    async def check_durability(self) -> DurabilityReport:
+        """Whether an acknowledged write survives a crash of this Redis's machine."""
+        info = await self._redis.info("server")
+        version = tuple(int(part) for part in str(info["redis_version"]).split(".")[:2])
+        try:
+            config = await self._redis.config_get("append*")  # Redis 6 takes one pattern
+        except ResponseError:
+            config = {}  # CONFIG is disabled on some managed servers
+        if config.get("appendonly") == "yes" and config.get("appendfsync") == "always":
+            report = DurabilityReport(Durability.ALWAYS, "appendonly yes, appendfsync always")
+        elif version >= (7, 2) and config.get("appendonly", "yes") == "yes":
+            report = DurabilityReport(Durability.WAITAOF, "each append waits for WAITAOF 1 0")
+        else:
+            report = DurabilityReport(
+                Durability.NONE,
+                f"Redis {info['redis_version']} with appendonly={config.get('appendonly', '?')}"
+                f" appendfsync={config.get('appendfsync', '?')}: set appendonly yes and"
+                " appendfsync always (or use Redis >= 7.2)",
+            )
+        self.durability = report
+        return report
+
+
+def _entry(raw: Any) -> Entry:
+    entry_id, fields = raw
+    return entry_id, decode_event(fields["k"], fields["d"])

@@ -1,0 +1,55 @@
+"""The store: Redis behind small adapters, one per concern, sharing one client and prefix."""
+
+from __future__ import annotations
+
+import secrets
+
+from server.store.board import BoardStore
+from server.store.client import connect, disconnect, translated
+from server.store.keys import Keys
+from server.store.meetings import Meetings
+from server.store.record import DurabilityReport, Record
+from server.store.staff import StaffStore
+from server.store.votes import VoteStore
+
+MAX_CONNECTIONS = 64
+MAX_READERS = 16  # one blocking XREAD per live meeting in this process
+
+
+class Store:
+    """Meetings and their records under one key prefix: `record`, `meetings`, `board`, `votes`
+    and `staff` are the adapters; nothing outside `server/store/` sees a Redis client."""
+
+    def __init__(self, url: str, prefix: str = "halyq:") -> None:
+        self.prefix = prefix
+        self._redis = connect(url, MAX_CONNECTIONS)
+        self._readers = connect(url, MAX_READERS)
+        keys = Keys(prefix)
+        self._keys = keys
+        self.record = Record(self._redis, self._readers, keys)
+        self.meetings = Meetings(self._redis, keys)
+        self.board = BoardStore(self._redis, keys, self.record)
+        self.votes = VoteStore(self._redis, keys)
+        self.staff = StaffStore(self._redis, keys, self.record)
+
+    @property
+    def durability(self) -> DurabilityReport:
+        return self.record.durability
+
+    async def check_durability(self) -> DurabilityReport:
+        return await self.record.check_durability()
+
+    @translated
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    @translated
+    async def shared_secret(self, proposed: str = "") -> str:
+        """The secret every process on this Redis signs with (set once, first writer wins)."""
+        key = self._keys.secret()
+        await self._redis.set(key, proposed or secrets.token_hex(32), nx=True)
+        return str(await self._redis.get(key))
+
+    async def close(self) -> None:
+        for client in (self._redis, self._readers):
+            await disconnect(client)

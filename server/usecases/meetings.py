@@ -1,0 +1,70 @@
+"""Meetings end to end: announce one, start and end it (a concurrent change is a `Conflict`)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from moderation import (
+    Conflict,
+    CreateMeeting,
+    EndMeeting,
+    InvalidInput,
+    Meeting,
+    NotFound,
+    StartMeeting,
+    apply,
+    change_meeting,
+    create_meeting,
+)
+from server.store import Refused, Write
+from server.usecases.context import UseCases
+
+MEETING_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
+_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (l, 1, o, 0)
+
+
+def new_meeting_id() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+def is_meeting_id(value: str) -> bool:
+    return MEETING_ID.fullmatch(value) is not None
+
+
+async def create(cases: UseCases, command: CreateMeeting, *, meeting_id: str = "") -> Meeting:
+    """Announce a meeting under `meeting_id` (or a new random id)."""
+    meeting_id = meeting_id or new_meeting_id()
+    if not is_meeting_id(meeting_id):
+        raise InvalidInput(
+            "a meeting id is 3-64 of a-z, 0-9 and '-', starting with a letter or digit"
+        )
+    event = create_meeting(command, now=cases.clock())
+    meeting = apply(None, event, meeting_id=meeting_id)
+    assert meeting is not None
+    store, write = cases.store, Write()
+    store.meetings.create(write, meeting)
+    store.record.append(write, meeting_id, event)
+    if isinstance(await store.record.run(write), Refused):
+        raise Conflict(f"meeting {meeting_id} already exists")
+    return meeting
+
+
+async def change(cases: UseCases, meeting_id: str, command: StartMeeting | EndMeeting) -> Meeting:
+    """Start or end a meeting; a concurrent change makes this a `Conflict`, never an overwrite."""
+    store = cases.store
+    before = await store.meetings.get(meeting_id) if is_meeting_id(meeting_id) else None
+    if before is None:
+        raise NotFound(f"no meeting {meeting_id!r}")
+    event = change_meeting(before, command, now=cases.clock())
+    after = apply(before, event, meeting_id=meeting_id)
+    assert after is not None
+    write = Write()
+    store.meetings.change(write, before, after)
+    store.record.append(write, meeting_id, event)
+    result = await store.record.run(write)
+    if isinstance(result, Refused):
+        if not result.value:
+            raise NotFound(f"no meeting {meeting_id}")
+        raise Conflict(f"meeting {meeting_id} is now {result.value}")
+    return after

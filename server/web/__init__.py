@@ -1,0 +1,1 @@
+"""The web: one module per page or socket, and what they share (errors, security headers)."""

@@ -1,0 +1,251 @@
+"""The moderator console: its pages and its WebSocket.
+
+A console socket is a staff member's: the handshake needs an exact allowed Origin and a live
+session with `view_console`; every command is checked against the session and the user's role
+*now*, and the socket closes within seconds of a logout, a removal or a role change (AUTH-2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette import status
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from moderation import Meeting, ModerationError
+from moderation.audiences import for_staff, meeting_for_viewer
+from moderation.model import Item, ModerationReason
+from moderation.tagging import Topic, districts_of
+from server.auth.accounts import Permission, Staff
+from server.auth.sessions import (
+    require,
+    revalidate,
+    staff_context,
+    staff_from_scope,
+    staff_origin_allowed,
+)
+from server.fanout.audiences import STAFF, STAFF_WITH_CONTACTS
+from server.fanout.connection import Connection
+from server.fanout.hub import Subscription
+from server.fanout.uvicorn import lent
+from server.services import Services
+from server.store import StoreUnavailable
+from server.usecases import act, is_meeting_id
+from server.web.i18n import console_strings
+from server.web.templating import meeting_or_404, page_context, render
+from server.wire import WireError, dumps, parse_staff_message
+
+logger = logging.getLogger(__name__)
+
+REVALIDATE_EVERY = 2.0  # seconds: a logged-out user's consoles close well within 5 s
+CLOSE_SIGNED_OUT = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_MEETING = 4404
+STAFF_OUTBOX = 8 << 20  # a console holds every item; its backlog may be larger than a viewer's
+ENCODE_SLICE = 500  # items encoded between two looks at other work (a few ms)
+
+
+# Pages
+
+
+@require(Permission.VIEW_CONSOLE)
+async def console_index(request: Request) -> Response:
+    """`GET /console`: the meetings a console can be opened for."""
+    services: Services = request.app.state.services
+    staff = request.state.staff
+    meetings = sorted(await services.store.meetings.all(), key=lambda m: -m.created_at)
+    context = page_context(request) | staff_context(staff) | {"meetings": meetings}
+    return render(request, "console_index.html", context)
+
+
+@require(Permission.VIEW_CONSOLE)
+async def console_page(request: Request) -> Response:
+    """`GET /console/{meeting_id}`: the live queue (the socket brings the data)."""
+    found = await meeting_or_404(request)
+    if not isinstance(found, Meeting):
+        return found
+    staff: Staff = request.state.staff
+    context = page_context(request) | staff_context(staff)
+    config = {
+        "socket": f"/ws/console/{found.id}",
+        "meeting": meeting_for_viewer(found),
+        "lang": context["lang"],
+        "me": _me(staff),
+        "topics": [t.value for t in Topic],
+        "districts": list(districts_of(found.territory)),
+        "reasons": [r.value for r in ModerationReason],
+        "strings": console_strings(str(context["lang"])),
+    }
+    context |= {"meeting": found, "config": config}
+    return render(request, "console.html", context)
+
+
+async def _with_items(frame: str, items: list[Item], *, contacts: bool) -> str:
+    """`frame` with its empty `items` filled, encoded a slice at a time: a board of tens of
+    thousands of items never holds the event loop for long (items are immutable, so the
+    snapshot stays as it was taken)."""
+    parts = []
+    for start in range(0, len(items), ENCODE_SLICE):
+        parts += [
+            dumps(for_staff(i, contacts=contacts)) for i in items[start : start + ENCODE_SLICE]
+        ]
+        await asyncio.sleep(0)
+    head, tail = frame.rsplit('"items":[]', 1)  # the last key but `as_of`: nothing after it
+    return f'{head}"items":[{",".join(parts)}]{tail}'
+
+
+def _me(staff: Staff) -> dict[str, object]:
+    return {
+        "name": staff.name,
+        "role": staff.role.value,
+        "moderate": staff.may(Permission.MODERATE),
+        "contacts": staff.may(Permission.SEE_CONTACTS),
+    }
+
+
+# The socket
+
+
+async def console_socket(websocket: WebSocket) -> None:
+    """`GET /ws/console/{meeting_id}`: a console's live queue and its commands."""
+    services: Services = websocket.app.state.services
+    if not staff_origin_allowed(websocket, services.settings):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)  # 403 before accept
+        return
+    try:
+        staff = await staff_from_scope(services, websocket)
+        meeting_id = websocket.path_params["meeting_id"]
+        meeting = await services.hub.meeting(meeting_id) if is_meeting_id(meeting_id) else None
+    except StoreUnavailable:
+        await websocket.close(code=status.WS_1013_TRY_AGAIN_LATER)
+        return
+    if staff is None or not staff.may(Permission.VIEW_CONSOLE):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)  # 403 before accept
+        return
+    await websocket.accept()
+    if meeting is None:
+        await websocket.close(code=CLOSE_UNKNOWN_MEETING, reason="unknown meeting")
+        return
+    await ConsoleSession(services, websocket, meeting, staff).run()
+
+
+class ConsoleSession:
+    """One console from its snapshot to close."""
+
+    def __init__(
+        self, services: Services, websocket: WebSocket, meeting: Meeting, staff: Staff
+    ) -> None:
+        self.services = services
+        self.websocket = websocket
+        self.meeting = meeting
+        self.staff = staff
+        self.conn = Connection(self._send, STAFF_OUTBOX, self._lagged, lent(websocket.scope))
+        self.closing: asyncio.Task[None] | None = None
+
+    async def _send(self, text: str) -> None:
+        await self.websocket.send({"type": "websocket.send", "text": text})
+
+    async def run(self) -> None:
+        services, joined = self.services, None
+        gauge = services.metrics.connections.labels("console")
+        gauge.inc()
+        watcher = asyncio.get_running_loop().create_task(self._watch())
+        try:
+            contacts = self.staff.may(Permission.SEE_CONTACTS)
+            audience = STAFF_WITH_CONTACTS if contacts else STAFF
+            joined = await services.hub.join(self.meeting.id, self.conn, audience)
+            # No await between joining and this snapshot: it is exactly as of `position`.
+            items, position = joined.items(), joined.position
+            hello = {"type": "hello", "me": _me(self.staff),
+                     "meeting": meeting_for_viewer(joined.meeting), "items": [],
+                     "as_of": position}  # fmt: skip
+            await self._send(await _with_items(dumps(hello), items, contacts=contacts))
+            joined.release(joined.position)
+            await self._receive(joined)
+        except WebSocketDisconnect:
+            pass
+        except StoreUnavailable:
+            await self._close(status.WS_1013_TRY_AGAIN_LATER, "unavailable")
+        except Exception:
+            logger.exception("console socket failed (meeting %s)", self.meeting.id)
+            await self._close(status.WS_1011_INTERNAL_ERROR, "internal error")
+        finally:
+            watcher.cancel()
+            gauge.dec()
+            if joined is not None:
+                joined.leave()
+
+    async def _receive(self, joined: Subscription) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self._send(dumps({"type": "error", "error": "binary", "detail": "JSON"}))
+                continue
+            await self._command(joined, text)
+
+    async def _command(self, joined: Subscription, text: str) -> None:
+        try:
+            cmd, command = parse_staff_message(text)
+        except WireError as error:
+            await self._refuse(error.client_msg_id or "", error.code, error.detail)
+            return
+        staff = await revalidate(self.services, self.staff.session_id, touch=True)
+        if staff is None:
+            await self._refuse(cmd, "signed_out", "your session has ended")
+            await self._close(CLOSE_SIGNED_OUT, "signed out")
+            return
+        if not staff.may(Permission.MODERATE):
+            await self._refuse(cmd, "forbidden", f"the {staff.role} role may not moderate")
+            if staff.role != self.staff.role:
+                await self._close(CLOSE_FORBIDDEN, "role changed")
+            return
+        try:
+            done = await act(self.services.usecases, joined.meeting, command, by=staff.name)
+        except ModerationError as error:
+            await self._refuse(cmd, error.code, error.detail or error.code)
+            return
+        except StoreUnavailable:
+            await self._refuse(cmd, "unavailable", "the record cannot be reached; try again")
+            return
+        kind = done.event.kind
+        self.services.metrics.moderation.labels(kind).inc()
+        await self._send(dumps({"type": "result", "cmd": cmd, "id": done.id, "kind": kind}))
+
+    async def _refuse(self, cmd: str, code: str, detail: str) -> None:
+        frame = {"type": "refused", "cmd": cmd, "error": code, "detail": detail}
+        await self._send(dumps(frame))
+
+    async def _watch(self) -> None:
+        """Close the socket when the session ends or the user's role changes (AUTH-2, AUTH-5)."""
+        while True:
+            await asyncio.sleep(REVALIDATE_EVERY)
+            try:
+                staff = await revalidate(self.services, self.staff.session_id)
+            except StoreUnavailable:
+                continue
+            if staff is None:
+                self._close_soon(CLOSE_SIGNED_OUT, "signed out")
+                return
+            if staff.role != self.staff.role:
+                self._close_soon(CLOSE_FORBIDDEN, "role changed")
+                return
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        if self.closing is None:
+            self.closing = asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    def _lagged(self) -> None:
+        self._close_soon(status.WS_1013_TRY_AGAIN_LATER, "lagging: reconnect")
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.conn.closed = True
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            async with asyncio.timeout(5):
+                await self.websocket.close(code=code, reason=reason)

@@ -1,0 +1,52 @@
+"""`GET /m/{meeting_id}`: the viewer page, with the player, the live chat and the comment box."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from moderation.audiences import meeting_for_viewer
+from moderation.tagging import districts_of
+from moderation.text import MAX_COMMENT_CHARS
+from server.services import VIEWER_COOKIE, Services
+from server.usecases import is_meeting_id
+from server.web.i18n import js_strings
+from server.web.player import player_for
+from server.web.templating import YEAR, error_page, page_context, remember_language
+
+
+async def meeting_page(request: Request) -> Response:
+    """`GET /m/{meeting_id}`: the player, the live chat and the comment box (R3)."""
+    services: Services = request.app.state.services
+    meeting_id = request.path_params["meeting_id"]
+    meeting = await services.store.meetings.get(meeting_id) if is_meeting_id(meeting_id) else None
+    context = page_context(request)
+    lang = str(context["lang"])
+    if meeting is None:
+        return error_page(request, 404, "not_found")
+    config = {
+        "meeting": meeting_for_viewer(meeting),
+        "socket": f"/ws/meetings/{meeting.id}",
+        "lang": lang,
+        "maxChars": MAX_COMMENT_CHARS,
+        "strings": js_strings(lang),
+        "districts": list(districts_of(meeting.territory)),
+    }
+    context |= {
+        "meeting": meeting,
+        "title": meeting.title_in(lang),
+        "player": player_for(meeting.stream_url),
+        "config": config,
+        "max_chars": MAX_COMMENT_CHARS,
+    }
+    response = request.app.state.templates.TemplateResponse(request, "meeting.html", context)
+    if not request.cookies.get(VIEWER_COOKIE):
+        response.set_cookie(
+            VIEWER_COOKIE,
+            services.new_viewer_cookie(),
+            max_age=YEAR,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return remember_language(request, response, lang)
