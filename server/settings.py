@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moderation.model import LANGUAGES
+from moderation.model import LANGUAGES, SlowMode
 
 ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -54,11 +57,21 @@ class Settings:
             raise SettingsError("HALYQ_PORT must be a TCP port")
         if self.workers < 1:
             raise SettingsError("HALYQ_WORKERS must be at least 1")
+        self._check_defaults()
         for origin in self.staff_origins:
             if not ORIGIN.fullmatch(origin):
                 raise SettingsError(
                     f"HALYQ_STAFF_ORIGINS: {origin!r} is not an origin like https://example.kz"
                 )
+
+    def _check_defaults(self) -> None:
+        try:  # R3: slow mode may slow commenting down, never close it
+            SlowMode(seconds=self.slow_mode_seconds, burst=self.slow_mode_burst)
+        except ValueError as error:
+            variable = "SECONDS" if "seconds" in str(error) else "BURST"
+            raise SettingsError(f"HALYQ_SLOW_MODE_{variable}: {error}") from None
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(f"HALYQ_LOG_LEVEL must be one of {', '.join(LOG_LEVELS).lower()}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except ModerationError as error:
         sys.stderr.write(f"halyq: {error.code}: {error.detail or error}\n")
         return 1
+    except OSError as error:  # a folder that cannot be written, a port in use...
+        sys.stderr.write(f"halyq: {error}\n")
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -92,7 +92,13 @@ def _run_server(
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((settings.host, settings.port))
+    try:
+        listener.bind((settings.host, settings.port))
+    except OSError as error:
+        listener.close()
+        raise SettingsError(
+            f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
+        ) from None
     listener.listen(options["backlog"])
     host, port = listener.getsockname()[:2]
     base = f"http://{host if family == socket.AF_INET else f'[{host}]'}:{port}"

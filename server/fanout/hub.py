@@ -139,6 +139,7 @@ class Feed:
             except Exception:
                 logger.exception("feed %s failed; restarting its reader", self.meeting_id)
                 self.hub.note_problem(f"feed {self.meeting_id} crashed")
+                self._drop_everyone()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
@@ -146,6 +147,14 @@ class Feed:
                 self.hub.clear_problem(f"feed {self.meeting_id}")
                 await self._dispatch(entries)
         self.hub.forget(self)
+
+    def _drop_everyone(self) -> None:
+        """Tell every connection to resume: what this reader cannot read, it cannot deliver,
+        and a gap is never silent (G4). A resuming client learns it too (1011, logged)."""
+        for audience, members in list(self.members.items()):
+            for conn in list(members):
+                self.leave(conn, audience)
+                conn.on_lag()
 
     def _idle_for_long(self) -> bool:
         if self.members:

@@ -135,6 +135,7 @@ class EmbeddedRedis:
         )
         while not _answers(self.socket):
             if self.process.poll() is not None:
+                self.stop()  # and let the folder go: it may be started again once fixed
                 raise EmbeddedRedisError(f"redis-server exited at start; see {log}")
             if time.monotonic() > deadline:
                 self.stop()

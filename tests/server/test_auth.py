@@ -227,7 +227,8 @@ async def test_over_https_the_cookie_is_host_prefixed_and_secure(
 @pytest.mark.parametrize(
     ("next_path", "location"),
     [("/console/abc?tab=held", "/console/abc?tab=held"), ("//evil.example/x", "/console"),
-     ("https://evil.example/", "/console"), ("/\\evil.example", "/console"), ("", "/console")],
+     ("https://evil.example/", "/console"), ("/\\evil.example", "/console"), ("", "/console"),
+     ("/console\r\nSet-Cookie: x=1", "/console"), ("/console\\..\\evil", "/console")],
 )  # fmt: skip
 async def test_login_redirects_only_to_a_local_path(
     server: LiveServer, http: httpx.AsyncClient, next_path: str, location: str

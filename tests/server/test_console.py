@@ -10,11 +10,11 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from moderation import AskQuestion, Meeting, Submission
+from moderation import AskQuestion, EndMeeting, Meeting, Submission
 from server.auth.accounts import Role
 from server.settings import Settings
 from server.store import Store
-from server.usecases import Asked, UseCases, submit
+from server.usecases import Asked, UseCases, change_meeting, submit
 from tests.consoles import Console, ask, console, desk_and_viewer, open_session
 from tests.helpers import (
     TIMEOUT,
@@ -446,3 +446,114 @@ async def test_a_hidden_comment_is_left_out_of_the_history_new_viewers_get(
             "comment.posted",
             "comment.released",
         ]
+
+
+async def test_a_vote_after_the_meeting_ended_is_refused_and_not_counted(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    """R4: votes are taken while live; the viewer is told `meeting_closed`."""
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
+    ):
+        question = await ask(viewer, "q1", "Когда откроют бассейн в Алмалинском районе?")
+        await desk.sees(question)
+        assert (await desk.act("approve", question))["type"] == "result"
+        await change_meeting(UseCases(store=store), live_meeting.id, EndMeeting())
+        await recv_until(viewer, lambda f: f["type"] == "events" and any(
+            e["kind"] == "meeting.ended" for e in f["events"]))  # fmt: skip
+        await viewer.send(json.dumps({"type": "vote", "question": question}))
+        refused, _ = await recv_until(viewer, lambda f: f["type"] in ("error", "voted"))
+        assert (refused["type"], refused["error"]) == ("error", "meeting_closed")
+    assert (await store.board.items(live_meeting.id, [question]))[question].votes == 0
+
+
+# Bad frames and ended sessions on the console (INP-1, AUTH-2, AUTH-5)
+
+
+MALFORMED = [
+    ('{"type": "vote", "question": "1-0"}', "", "unknown_type"),
+    ('{"type": "command", "cmd": "no spaces", "action": "approve"}', "", "invalid"),
+    ('{"type": "command", "cmd": "c1", "action": "approve", "version": 1}', "c1", "invalid"),
+    ('{"type": "command", "cmd": "c2", "action": "approve", "item": "x", "version": 1}', "c2",
+     "invalid"),
+    ('{"type": "command", "cmd": "c3", "action": "reject", "item": "1-0", "version": 1, '
+     '"reason": "' + "x" * 201 + '"}', "c3", "invalid"),
+    ('{"type": "command", "cmd": "c4", "action": "tag", "item": "1-0", "version": 1, '
+     '"topic": ["roads"]}', "c4", "invalid"),
+]  # fmt: skip
+
+
+async def test_malformed_commands_are_refused_and_the_console_keeps_working(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    async with desk_and_viewer(server, store, live_meeting.id, "aliya", Role.MODERATOR) as (
+        desk,
+        viewer,
+    ):
+        for frame, cmd, error in MALFORMED:
+            await desk.ws.send(frame)
+            refused, _ = await recv_until(desk.ws, lambda f: f["type"] == "refused")
+            assert (refused["cmd"], refused["error"]) == (cmd, error), frame
+        question = await ask(viewer, "q1", "Когда уберут снег во дворах?")
+        await desk.sees(question)
+        assert (await desk.act("approve", question))["type"] == "result"
+
+
+async def test_a_binary_frame_to_the_console_gets_an_error(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    session = await open_session(store, "aliya", Role.MODERATOR)
+    async with console(server.url, live_meeting.id, session) as ws:
+        await Console(ws).start()
+        await ws.send(b"\x01\x02")
+        answer, _ = await recv_until(ws, lambda f: f["type"] == "error")
+        assert (answer["error"], answer["detail"]) == ("binary", "JSON")
+        await ws.send(b"again")  # still open
+        assert (await recv_until(ws, lambda f: f["type"] == "error"))[0]["error"] == "binary"
+
+
+async def test_a_command_after_the_session_ended_is_refused_and_the_console_closes_4401(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    """AUTH-5: the session is checked at every command, not only every 2 s."""
+    session = await open_session(store, "aliya", Role.MODERATOR)
+    async with console(server.url, live_meeting.id, session) as ws:
+        desk = await Console(ws).start()
+        await store.staff.delete_session(session)  # signed out elsewhere, or expired
+        await desk.send("late", "approve", "1-0", 1)
+        with pytest.raises(ConnectionClosed) as closed:
+            await desk.until(lambda c: False)
+        assert desk.answers["late"]["error"] == "signed_out"
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4401
+
+
+async def test_a_role_change_closes_an_idle_console_within_five_seconds(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    """AUTH-2: a moderator made producer is cut off even without sending anything (4403, so
+    that the console reconnects with the new rights)."""
+    session = await open_session(store, "aliya", Role.MODERATOR)
+    async with console(server.url, live_meeting.id, session) as ws:
+        desk = await Console(ws).start()
+        await store.staff.set_role("aliya", Role.PRODUCER)
+        with pytest.raises(ConnectionClosed) as closed:
+            await desk.until(lambda c: False, timeout=5.0)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+    async with console(server.url, live_meeting.id, session) as ws:
+        again = await Console(ws).start()
+        assert again.hello["me"]["moderate"] is False
+
+
+async def test_the_console_and_audit_pages_of_an_unknown_meeting_are_404(
+    server: LiveServer, store: Store
+) -> None:
+    session = await open_session(store, "root", Role.ADMIN)
+    cookie = {"Cookie": f"halyq_session={session}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=cookie) as http:
+        for path in ("/console/no-such-meeting", "/console/no-such-meeting/audit"):
+            page = await http.get(path)
+            assert page.status_code == 404, path
+            assert "text/html" in page.headers["content-type"]

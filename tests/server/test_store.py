@@ -10,20 +10,38 @@ from pathlib import Path
 import httpx
 import pytest
 
-from moderation import Conflict, EndMeeting, NotFound, PostComment, StartMeeting, Submission, apply
+from moderation import (
+    AskQuestion,
+    Conflict,
+    EndMeeting,
+    Meeting,
+    Moderate,
+    NotFound,
+    PostComment,
+    RejectReason,
+    StartMeeting,
+    Submission,
+    apply,
+)
 from moderation import change_meeting as decide_change
+from moderation.events import QuestionVoted
 from server.settings import Settings
 from server.store import Durability, Refused, Store, Write, Written
 from server.store.embedded import redis_binary
 from server.usecases import (
+    Asked,
+    NotVoted,
     Outcome,
     Posted,
     Rejected,
     Repeated,
     UseCases,
+    Voted,
+    act,
     change_meeting,
     create_meeting,
     submit,
+    vote,
 )
 from tests.conftest import meeting_command
 from tests.helpers import TIMEOUT, catch_up, comment, live_server, recv_until, wait_until
@@ -136,3 +154,92 @@ async def test_a_redis_without_fsync_is_reported_and_comments_are_refused(
         await ws.send(comment("c", "Сәлем"))
         answer, _ = await recv_until(ws, lambda f: f["type"] in ("ack", "rejected"))
         assert answer["type"] == "ack"  # the operator chose to accept the risk, loudly
+
+
+async def test_one_client_msg_id_sent_at_once_on_many_connections_is_recorded_once(
+    store: Store, live_meeting: Meeting
+) -> None:
+    """DUR-3, G2: the retries race each other; the idempotency guard lets one append and the
+    others get the same id."""
+    cases = UseCases(store=store)
+    command = PostComment(client_msg_id="same", name="Айдос", text="Когда дадут воду?")
+    outcomes = await asyncio.gather(
+        *(submit(cases, live_meeting, Submission(what=command, sender="v1")) for _ in range(10))
+    )
+    posted = [o for o in outcomes if isinstance(o, Posted)]
+    assert len(posted) == 1
+    assert all(o == Repeated(posted[0]) for o in outcomes if o is not posted[0])
+    entries = await store.record.range(live_meeting.id, "-", "+", count=100)
+    assert [e.kind for _, e in entries].count("comment.posted") == 1
+
+
+async def approved_question(store: Store, meeting: Meeting) -> str:
+    cases = UseCases(store=store)
+    command = AskQuestion(client_msg_id="q1", name="", text="Когда отремонтируют школу №12?")
+    asked = await submit(cases, meeting, Submission(what=command, sender="asker"))
+    assert isinstance(asked, Asked), asked
+    await act(cases, meeting, Moderate(action="approve", item=asked.id, version=1), by="aliya")
+    return asked.id
+
+
+async def test_racing_votes_are_each_counted_once(store: Store, live_meeting: Meeting) -> None:
+    """R4: votes for one question at the same moment; a refused count guard makes the loser
+    read the new count and decide again, so no vote is lost or counted twice."""
+    question = await approved_question(store, live_meeting)
+    cases = UseCases(store=store)
+    results = await asyncio.gather(
+        *(vote(cases, live_meeting, question, viewer=f"viewer{n}") for n in range(5))
+    )
+    assert all(isinstance(r, Voted) and not r.repeated for r in results), results
+    assert sorted(r.votes for r in results if isinstance(r, Voted)) == [1, 2, 3, 4, 5]
+    entries = await store.record.range(live_meeting.id, "-", "+", count=100)
+    counts = [e.votes for _, e in entries if isinstance(e, QuestionVoted)]
+    assert counts == [1, 2, 3, 4, 5]
+    assert (await store.board.items(live_meeting.id, [question]))[question].votes == 5
+
+
+async def test_a_vote_on_a_stale_copy_of_an_ended_meeting_is_refused(
+    store: Store, live_meeting: Meeting
+) -> None:
+    """A socket's copy of the meeting may lag its end by a moment: the store's status guard
+    has the last word, and the vote is refused `meeting_closed`, not counted."""
+    question = await approved_question(store, live_meeting)
+    cases = UseCases(store=store)
+    await change_meeting(cases, live_meeting.id, EndMeeting())
+    assert live_meeting.is_live  # the copy the socket still holds
+    assert await vote(cases, live_meeting, question, viewer="late") == NotVoted("meeting_closed")
+    entries = await store.record.range(live_meeting.id, "-", "+", count=100)
+    assert not [e for _, e in entries if isinstance(e, QuestionVoted)]
+
+
+async def test_two_starts_at_the_same_moment_apply_once_and_the_other_is_a_conflict(
+    store: Store,
+) -> None:
+    """Both read the meeting as scheduled and both decide to start it; the status guard lets
+    one write and refuses the other as a `Conflict` (never an overwrite, never two events)."""
+    cases = UseCases(store=store)
+    meeting = await create_meeting(cases, meeting_command())
+    # Two connections already open, as in a running server: both reads go out before a write.
+    await asyncio.gather(*(store.meetings.get(meeting.id) for _ in range(2)))
+    results = await asyncio.gather(
+        *(change_meeting(cases, meeting.id, StartMeeting()) for _ in range(2)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Meeting"], results
+    conflict = next(r for r in results if isinstance(r, Conflict))
+    assert str(conflict) == f"meeting {meeting.id} is now live"
+    entries = await store.record.range(meeting.id, "-", "+", count=10)
+    assert [e.kind for _, e in entries] == ["meeting.created", "meeting.started"]
+
+
+async def test_a_comment_on_a_stale_copy_of_an_ended_meeting_is_refused(
+    store: Store, live_meeting: Meeting
+) -> None:
+    """R3, G3: commenting closes with the meeting; a socket whose copy still says live is
+    answered `meeting_closed` by the store's status guard, and nothing is recorded."""
+    cases = UseCases(store=store)
+    await change_meeting(cases, live_meeting.id, EndMeeting())
+    command = PostComment(client_msg_id="late", name="", text="Успел?")
+    outcome = await submit(cases, live_meeting, Submission(what=command, sender="v1"))
+    assert outcome == Rejected(RejectReason.MEETING_CLOSED, "the meeting is not live")
+    assert await store.record.seen(live_meeting.id, "late") is None
