@@ -182,7 +182,8 @@ def mask_contacts(text: str) -> str:
     """`text` with phone numbers and e-mail addresses masked, keeping the last two digits.
 
     Staff whose role may not see contact details (PRIV-1) read comments through this: the
-    masked form shows that a number was there (`+7 ••• ••• ••67`) without giving it away.
+    masked form shows that a number was there (`••• ••• ••67` for +7 701 234 56 67) without
+    giving it away.
     """
 
     def phone(match: re.Match[str]) -> str:

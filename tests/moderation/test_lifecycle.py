@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from moderation import (
-    AkimLevel,
     Channel,
     CommentHeld,
     CommentPosted,
@@ -28,43 +27,35 @@ from moderation import (
 from moderation.board import Board, Repeatable, may_be_repeated
 from moderation.commands import AskQuestion, Moderate
 from moderation.duplicates import QuestionIndex
-from moderation.events import Change, Event, QuestionMerged, QuestionPromoted, QuestionVoted
-from moderation.lifecycle import MERGE_TARGETS, PROMOTABLE, TAGGABLE, TRANSITIONS, vote
-from moderation.lifecycle import moderate as decide
-from moderation.model import Action, Item, ItemKind, ItemStatus
-from moderation.submissions import ask_question
-
-NOW = 1_763_614_800_000
-MEETING = Meeting(
-    id="almaly",
-    title="Встреча акима города Алматы",
-    akim="Аким",
-    level=AkimLevel.CITY_REPUBLICAN,
-    territory="Алматы",
-    planned_minutes=120,
-    status=MeetingStatus.LIVE,
+from moderation.events import (
+    Change,
+    CommentHidden,
+    CommentReleased,
+    Event,
+    QuestionAnswered,
+    QuestionApproved,
+    QuestionDeferred,
+    QuestionMerged,
+    QuestionOnAir,
+    QuestionPromoted,
+    QuestionQueued,
+    QuestionRejected,
+    QuestionTagged,
+    QuestionVoted,
 )
-STATUSES = {
-    ItemKind.COMMENT: (ItemStatus.SHOWN, ItemStatus.HELD, ItemStatus.HIDDEN),
-    ItemKind.QUESTION: tuple(
-        s for s in ItemStatus if s not in (ItemStatus.SHOWN, ItemStatus.HELD, ItemStatus.HIDDEN)
-    ),
-}
-
-
-def item(item_id: str, kind: ItemKind, status: ItemStatus, version: int = 1) -> Item:
-    return Item(
-        id=item_id,
-        kind=kind,
-        status=status,
-        version=version,
-        at=NOW,
-        channel=Channel.WEB,
-        viewer="v1",
-        name="Айгүл",
-        text="Когда отремонтируют дорогу на улице Абая?",
-        askers=("v1",) if kind is ItemKind.QUESTION else (),
-    )
+from moderation.lifecycle import (
+    MERGE_TARGETS,
+    PROMOTABLE,
+    TAGGABLE,
+    TRANSITIONS,
+    allowed_actions,
+    is_merge_target,
+    vote,
+)
+from moderation.lifecycle import moderate as decide
+from moderation.model import Action, Item, ItemKind, ItemStatus, ModerationReason
+from moderation.submissions import ask_question
+from tests.moderation._records import MEETING, NOW, STATUSES, board_with, item
 
 
 def moderate(board: Board, meeting: Meeting, command: Moderate, *, by: str, now: int) -> Change:
@@ -74,12 +65,6 @@ def moderate(board: Board, meeting: Meeting, command: Moderate, *, by: str, now:
         if may_be_repeated(found):
             earlier.add(found.id, found.text)
     return decide(board, meeting, command, by=by, now=now, earlier=earlier)
-
-
-def board_with(*items: Item) -> Board:
-    board = Board()
-    board.items.update({i.id: i for i in items})
-    return board
 
 
 def command_for(action: Action, target: Item) -> Moderate:
@@ -225,23 +210,6 @@ def test_tag_checks_the_topic_and_the_district_of_the_territory() -> None:
     bad_district = Moderate(action="tag", item="1-0", version=1, district="Нарния")
     with pytest.raises(InvalidInput):
         moderate(board, MEETING, bad_district, by="m", now=NOW)
-
-
-def test_a_question_carries_its_suggestions() -> None:
-    earlier = QuestionIndex()
-    earlier.add("1-0", "Когда отремонтируют дорогу на улице Абая?")
-    asked = ask_question(
-        MEETING,
-        AskQuestion(
-            client_msg_id="q1", name="Ерлан", text="Когда отремонтируют дорогу по улице Абая"
-        ),
-        viewer="v9",
-        now=NOW,
-        earlier=earlier,
-    )
-    assert asked.similar == ("1-0",)
-    assert asked.suggested_topic == "roads"
-    assert asked.held == ""
 
 
 # Random command sequences keep the invariants.
@@ -415,3 +383,192 @@ def test_a_released_comment_no_longer_carries_the_reason_it_was_hidden_for() -> 
     release = Moderate(action="release", item="1-0", version=2)
     board.apply("3-0", moderate(board, MEETING, release, by="m", now=NOW))
     assert (board.items["1-0"].status, board.items["1-0"].reason) == (ItemStatus.SHOWN, "")
+
+
+# What the console is offered: exactly what the table allows.
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [(kind, status) for kind, statuses in STATUSES.items() for status in statuses],
+    ids=str,
+)
+def test_allowed_actions_are_the_table_for_every_kind_and_status(
+    kind: ItemKind, status: ItemStatus
+) -> None:
+    expected = [a for a in Action if expected_status(kind, status, a) is not None]
+    assert allowed_actions(item("1-0", kind, status)) == expected
+    if kind is ItemKind.COMMENT:
+        promoted = dataclasses.replace(item("1-0", kind, status), promoted=True)
+        assert allowed_actions(promoted) == [a for a in expected if a is not Action.PROMOTE]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [(kind, status) for kind, statuses in STATUSES.items() for status in statuses],
+    ids=str,
+)
+def test_r4_a_question_may_be_merged_into_unless_it_was_refused_or_merged_itself(
+    kind: ItemKind, status: ItemStatus
+) -> None:
+    expected = kind is ItemKind.QUESTION and status.value not in ("rejected", "merged")
+    assert is_merge_target(item("2-0", kind, status)) is expected
+
+
+# Each decision, its whole event.
+
+QUESTION = dataclasses.replace(
+    item("1-0", ItemKind.QUESTION, ItemStatus.NEW, version=2),
+    at=NOW - 60_000,
+    topic="roads",
+    district="Медеу",
+    votes=0,
+)
+
+
+def test_r4_an_approved_question_goes_on_the_list_as_it_was_asked() -> None:
+    board = board_with(QUESTION)
+    event = moderate(board, MEETING, Moderate(action="approve", item="1-0", version=2),
+                     by="mod", now=NOW)  # fmt: skip
+    assert event == QuestionApproved(
+        at=NOW,
+        by="mod",
+        item="1-0",
+        version=3,
+        asked_at=NOW - 60_000,
+        channel=Channel.WEB,
+        name="Айгүл",
+        text="Когда отремонтируют дорогу на улице Абая?",
+        topic="roads",
+        district="Медеу",
+        votes=0,
+    )
+
+
+def test_r3_hiding_and_rejecting_record_the_public_reason() -> None:
+    shown = item("1-0", ItemKind.COMMENT, ItemStatus.SHOWN)
+    board = board_with(shown, item("2-0", ItemKind.QUESTION, ItemStatus.NEW))
+    hide = Moderate(action="hide", item="1-0", version=1, reason="personal_data")
+    assert moderate(board, MEETING, hide, by="mod", now=NOW) == CommentHidden(
+        at=NOW, by="mod", item="1-0", version=2, reason=ModerationReason.PERSONAL_DATA
+    )
+    reject = Moderate(action="reject", item="2-0", version=1, reason="off_topic")
+    assert moderate(board, MEETING, reject, by="mod", now=NOW) == QuestionRejected(
+        at=NOW, by="mod", item="2-0", version=2, reason=ModerationReason.OFF_TOPIC
+    )
+
+
+def test_r3_a_released_comment_is_public_again_as_it_was_written() -> None:
+    hidden = dataclasses.replace(
+        item("1-0", ItemKind.COMMENT, ItemStatus.HIDDEN, version=2), at=NOW - 5, reason="spam"
+    )
+    release = Moderate(action="release", item="1-0", version=2)
+    assert moderate(board_with(hidden), MEETING, release, by="mod", now=NOW) == CommentReleased(
+        at=NOW,
+        by="mod",
+        item="1-0",
+        version=3,
+        posted_at=NOW - 5,
+        channel=Channel.WEB,
+        name="Айгүл",
+        text="Когда отремонтируют дорогу на улице Абая?",
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "expected"),
+    [
+        (ItemStatus.APPROVED, "queue", QuestionQueued),
+        (ItemStatus.QUEUED, "on_air", QuestionOnAir),
+        (ItemStatus.ON_AIR, "answer", QuestionAnswered),
+        (ItemStatus.ON_AIR, "defer", QuestionDeferred),
+    ],
+)
+def test_r4_a_question_goes_through_the_rundown(
+    status: ItemStatus,
+    action: str,
+    expected: type[QuestionQueued | QuestionOnAir | QuestionAnswered | QuestionDeferred],
+) -> None:
+    board = board_with(item("1-0", ItemKind.QUESTION, status, version=4))
+    event = moderate(board, MEETING, Moderate(action=action, item="1-0", version=4),
+                     by="producer", now=NOW)  # fmt: skip
+    assert event == expected(at=NOW, by="producer", item="1-0", version=5)
+
+
+def test_a_tag_is_a_known_topic_and_a_district_of_the_territory_or_none() -> None:
+    board = board_with(item("1-0", ItemKind.QUESTION, ItemStatus.APPROVED, version=2))
+    tag = Moderate(action="tag", item="1-0", version=2, topic="water", district=" Медеу ")
+    assert moderate(board, MEETING, tag, by="mod", now=NOW) == QuestionTagged(
+        at=NOW, by="mod", item="1-0", version=3, topic="water", district="Медеу"
+    )
+    untag = Moderate(action="tag", item="1-0", version=2)
+    assert moderate(board, MEETING, untag, by="mod", now=NOW) == QuestionTagged(
+        at=NOW, by="mod", item="1-0", version=3, topic="", district=""
+    )
+
+
+def test_a_promoted_comment_becomes_a_question_with_the_suggestions_of_an_asked_one() -> None:
+    hidden = item("1-0", ItemKind.COMMENT, ItemStatus.HIDDEN, version=2)
+    board = board_with(hidden, item("2-0", ItemKind.QUESTION, ItemStatus.APPROVED))
+    promote = Moderate(action="promote", item="1-0", version=2)
+    assert moderate(board, MEETING, promote, by="mod", now=NOW) == QuestionPromoted(
+        at=NOW,
+        by="mod",
+        item="1-0",
+        version=3,
+        channel=Channel.WEB,
+        viewer="v1",
+        name="Айгүл",
+        text="Когда отремонтируют дорогу на улице Абая?",
+        suggested_topic="roads",
+        suggested_district="",
+        similar=("2-0",),  # R4: the same question is already on the list
+    )
+
+
+def test_r4_a_merge_counts_each_voter_of_both_questions_once() -> None:
+    board = board_with(
+        item("1-0", ItemKind.QUESTION, ItemStatus.APPROVED, version=3),
+        item("2-0", ItemKind.QUESTION, ItemStatus.ON_AIR, version=5),
+    )
+    board.voters.update({"1-0": {"v1", "v2"}, "2-0": {"v2", "v3"}})
+    merge = Moderate(action="merge", item="1-0", version=3, into="2-0")
+    assert moderate(board, MEETING, merge, by="mod", now=NOW) == QuestionMerged(
+        at=NOW, by="mod", item="1-0", version=4, into="2-0", into_version=6, votes=3
+    )
+    new = [item(i, ItemKind.QUESTION, ItemStatus.NEW) for i in ("1-0", "2-0")]
+    first = dataclasses.replace(merge, version=1)
+    assert moderate(board_with(*new), MEETING, first, by="m", now=NOW) == QuestionMerged(
+        at=NOW, by="m", item="1-0", version=2, into="2-0", into_version=2, votes=0
+    )
+
+
+# Votes (R4: residents up-vote the questions they want answered).
+
+
+def test_r4_a_viewer_up_votes_a_public_question_once() -> None:
+    approved = dataclasses.replace(item("1-0", ItemKind.QUESTION, ItemStatus.APPROVED), votes=2)
+    board = board_with(approved)
+    board.voters["1-0"] = {"v1", "v2"}
+    assert vote(board, MEETING, "1-0", viewer="v5", now=NOW) == QuestionVoted(
+        at=NOW, question="1-0", viewer="v5", votes=3
+    )
+    with pytest.raises(Conflict, match="one vote per viewer"):
+        vote(board, MEETING, "1-0", viewer="v2", now=NOW)
+
+
+@pytest.mark.parametrize("status", [ItemStatus.NEW, ItemStatus.REJECTED, ItemStatus.MERGED])
+def test_r4_only_a_public_question_takes_votes(status: ItemStatus) -> None:
+    comment = item("2-0", ItemKind.COMMENT, ItemStatus.SHOWN)
+    board = board_with(item("1-0", ItemKind.QUESTION, status), comment)
+    for question in ("1-0", "2-0", "404-0"):
+        with pytest.raises(NotFound, match=f"no public question {question}"):
+            vote(board, MEETING, question, viewer="v5", now=NOW)
+
+
+@pytest.mark.parametrize("status", [MeetingStatus.SCHEDULED, MeetingStatus.ENDED])
+def test_votes_are_taken_only_while_the_meeting_is_live(status: MeetingStatus) -> None:
+    board = board_with(item("1-0", ItemKind.QUESTION, ItemStatus.ANSWERED))
+    closed = dataclasses.replace(MEETING, status=status)
+    with pytest.raises(InvalidTransition, match=f"the meeting is {status}"):
+        vote(board, closed, "1-0", viewer="v5", now=NOW)

@@ -1,0 +1,372 @@
+"""Audiences: what viewers, staff with and without contacts, and the public report receive of
+each event. Whole projections compared; R3 (hiding needs a public reason) throughout."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from moderation import (
+    Channel,
+    CommentHeld,
+    CommentPosted,
+    HoldReason,
+    MeetingEnded,
+    MeetingStarted,
+    MeetingStatus,
+    create_meeting,
+)
+from moderation.audiences import (
+    for_staff,
+    for_viewer,
+    held_counts,
+    meeting_for_viewer,
+    public_question,
+    public_report,
+    staff_with_contacts,
+    staff_without_contacts,
+    viewer,
+    viewer_history,
+)
+from moderation.board import Board, Update
+from moderation.events import (
+    CommentHidden,
+    CommentReleased,
+    Event,
+    QuestionAnswered,
+    QuestionApproved,
+    QuestionAsked,
+    QuestionDeferred,
+    QuestionMerged,
+    QuestionOnAir,
+    QuestionPromoted,
+    QuestionQueued,
+    QuestionRejected,
+    QuestionTagged,
+    QuestionVoted,
+)
+from moderation.model import ItemKind, ItemStatus, ModerationReason
+from tests.moderation._records import (
+    MEETING,
+    NOW,
+    QUESTION_STATUSES,
+    announcement,
+    held,
+    item,
+    meeting,
+    posted,
+)
+
+SPAM = ModerationReason.SPAM
+WATER = "Когда дадут воду в Медеуском районе?"
+
+
+def asked(text: str = WATER, *, viewer: str = "v1") -> QuestionAsked:
+    return QuestionAsked(
+        at=NOW, channel=Channel.WEB, client_msg_id=f"q-{viewer}", viewer=viewer, name="Ерлан",
+        text=text, suggested_topic="water", suggested_district="Медеу",
+    )  # fmt: skip
+
+
+def approved(question: str, version: int = 2, votes: int = 0) -> QuestionApproved:
+    return QuestionApproved(
+        at=NOW + 10, by="mod", item=question, version=version, asked_at=NOW,
+        channel=Channel.WEB, name="Ерлан", text=WATER, topic="water", district="Медеу",
+        votes=votes,
+    )  # fmt: skip
+
+
+# Viewers
+
+
+def test_viewers_see_no_held_text_no_pseudonym_and_no_message_id() -> None:
+    posted = CommentPosted(
+        at=NOW, channel=Channel.WEB, client_msg_id="m", viewer="v9", name="Аян", text="Сәлем"
+    )
+    held = CommentHeld(
+        at=NOW, channel=Channel.WEB, client_msg_id="n", viewer="v9", name="Аян",
+        text="mail@example.kz", reason=HoldReason.EMAIL,
+    )  # fmt: skip
+    assert for_viewer("1-0", posted) == {
+        "id": "1-0", "kind": "comment.posted", "at": NOW, "channel": "web", "name": "Аян",
+        "text": "Сәлем",
+    }  # fmt: skip
+    assert for_viewer("2-0", held) == {
+        "id": "2-0", "kind": "comment.held", "at": NOW, "channel": "web", "reason": "email"
+    }  # fmt: skip
+    assert for_viewer("3-0", create_meeting(announcement(), now=NOW)) is None
+    assert for_viewer("4-0", MeetingEnded(at=NOW)) == {
+        "id": "4-0",
+        "kind": "meeting.ended",
+        "at": NOW,
+    }
+    assert held_counts([posted, held, held]) == {"email": 2}
+
+
+def test_the_public_meeting_has_no_internal_fields() -> None:
+    shown = meeting_for_viewer(meeting(MeetingStatus.LIVE))
+    assert shown["status"] == "live"
+    assert not {"slow_mode_seconds", "slow_mode_burst", "created_at"} & shown.keys()
+    assert "stream_url" not in shown
+    assert meeting(MeetingStatus.LIVE).title_in("kk") == "Встреча акима Медеуского района"
+
+
+def test_the_public_meeting_is_plain_values_only() -> None:
+    titled = dataclasses.replace(
+        MEETING, titles={"kk": "Алматы қаласы әкімінің кездесуі"}, stream_url="https://a.kz/live"
+    )
+    shown = meeting_for_viewer(titled)
+    assert shown == {
+        "title": "Встреча акима города Алматы", "akim": "Аким", "level": "city_republican",
+        "territory": "Алматы", "planned_minutes": 120,
+        "titles": {"kk": "Алматы қаласы әкімінің кездесуі"}, "starts_at": "", "id": "almaly",
+        "status": "live", "started_at": 0, "ended_at": 0,
+    }  # fmt: skip
+    assert type(shown["level"]) is str
+    assert shown["titles"] is not titled.titles  # a copy: the record is never handed out
+
+
+VIEWER_CASES: list[tuple[Event, dict[str, object] | None]] = [
+    (MeetingStarted(at=NOW), {"id": "9-0", "kind": "meeting.started", "at": NOW}),
+    (
+        CommentHidden(at=NOW + 1, by="mod", item="1-0", version=2, reason=SPAM),
+        {"id": "9-0", "kind": "comment.hidden", "at": NOW + 1, "comment": "1-0", "reason": "spam"},
+    ),
+    (
+        CommentReleased(at=NOW + 2, by="mod", item="1-0", version=3, posted_at=NOW,
+                        channel=Channel.WEB, name="Аян", text="Сәлем"),
+        {"id": "9-0", "kind": "comment.released", "at": NOW + 2, "comment": "1-0",
+         "posted_at": NOW, "channel": "web", "name": "Аян", "text": "Сәлем"},
+    ),
+    (
+        approved("5-0", votes=2),
+        {"id": "9-0", "kind": "question.approved", "question": "5-0", "at": NOW,
+         "channel": "web", "name": "Ерлан", "text": WATER, "topic": "water",
+         "district": "Медеу", "votes": 2, "status": "approved"},
+    ),
+    (
+        QuestionQueued(at=NOW, by="producer", item="5-0", version=3),
+        {"id": "9-0", "kind": "question.queued", "question": "5-0", "status": "queued"},
+    ),
+    (
+        QuestionOnAir(at=NOW, by="producer", item="5-0", version=4),
+        {"id": "9-0", "kind": "question.on_air", "question": "5-0", "status": "on_air"},
+    ),
+    (
+        QuestionAnswered(at=NOW, by="producer", item="5-0", version=5),
+        {"id": "9-0", "kind": "question.answered", "question": "5-0", "status": "answered"},
+    ),
+    (
+        QuestionDeferred(at=NOW, by="producer", item="5-0", version=5),
+        {"id": "9-0", "kind": "question.deferred", "question": "5-0", "status": "deferred"},
+    ),
+    (
+        QuestionVoted(at=NOW, question="5-0", viewer="v7", votes=3),
+        {"id": "9-0", "kind": "question.voted", "question": "5-0", "votes": 3},
+    ),
+    (
+        QuestionMerged(at=NOW, by="mod", item="6-0", version=2, into="5-0", into_version=4,
+                       votes=4),
+        {"id": "9-0", "kind": "question.merged", "question": "5-0", "votes": 4, "merged": "6-0"},
+    ),
+    (
+        QuestionTagged(at=NOW, by="mod", item="5-0", version=3, topic="roads", district=""),
+        {"id": "9-0", "kind": "question.tagged", "question": "5-0", "topic": "roads",
+         "district": ""},
+    ),
+    # R4: viewers learn nothing of questions before approval, nor of refusals and promotions.
+    (asked(), None),
+    (QuestionRejected(at=NOW, by="mod", item="5-0", version=2, reason=SPAM), None),
+    (QuestionPromoted(at=NOW, by="mod", item="1-0", version=2, channel=Channel.WEB,
+                      viewer="v9", name="Аян", text="Сәлем"), None),
+    (create_meeting(announcement(), now=NOW), None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"), VIEWER_CASES, ids=[event.kind for event, _ in VIEWER_CASES]
+)
+def test_what_a_viewer_receives_of_each_event(
+    event: Event, expected: dict[str, object] | None
+) -> None:
+    assert viewer(Update("9-0", event)) == expected
+    assert for_viewer("9-0", event) == expected
+
+
+def test_r3_a_viewer_catching_up_misses_a_hidden_comment_but_not_that_it_was_hidden() -> None:
+    hidden = CommentHidden(at=NOW + 5, by="mod", item="1-0", version=2, reason=SPAM)
+    entries: list[tuple[str, Event]] = [
+        ("1-0", posted("Купите slot-казино", at=NOW)),
+        ("2-0", posted("Сәлем", at=NOW + 1)),
+        ("3-0", asked()),
+        ("4-0", held(at=NOW + 2)),
+        ("5-0", hidden),
+    ]
+    assert viewer_history(entries, hidden={"1-0", "4-0"}) == [
+        for_viewer("2-0", posted("Сәлем", at=NOW + 1)),
+        {"id": "4-0", "kind": "comment.held", "at": NOW + 2, "channel": "web", "reason": "email"},
+        {"id": "5-0", "kind": "comment.hidden", "at": NOW + 5, "comment": "1-0", "reason": "spam"},
+    ]
+    assert viewer_history(entries, hidden=set()) == [
+        shown for event_id, event in entries if (shown := for_viewer(event_id, event))
+    ]
+
+
+@pytest.mark.parametrize("status", QUESTION_STATUSES)
+def test_r4_the_public_list_shows_a_question_only_from_its_approval_on(status: ItemStatus) -> None:
+    question = dataclasses.replace(
+        item("5-0", ItemKind.QUESTION, status), topic="roads", district="Медеу", votes=7
+    )
+    expected = {
+        "id": "5-0", "at": NOW, "channel": "web", "name": "Айгүл",
+        "text": "Когда отремонтируют дорогу на улице Абая?", "topic": "roads",
+        "district": "Медеу", "status": status.value,
+    }  # fmt: skip
+    public = status.value in ("approved", "queued", "on_air", "answered", "deferred")
+    assert public_question(question) == (expected if public else None)
+
+
+def test_a_comment_is_never_on_the_public_list() -> None:
+    assert public_question(item("1-0", ItemKind.COMMENT, ItemStatus.SHOWN)) is None
+
+
+# Staff
+
+
+CONTACTS = dataclasses.replace(
+    item("5-0", ItemKind.QUESTION, ItemStatus.NEW, version=3),
+    name="Ерлан +7 701 234 56 78",
+    text="Звоните 87012345678 или mail@example.kz",
+    held="phone",
+    suggested_topic="water",
+    suggested_district="Медеу",
+    similar=("2-0", "3-0"),
+    askers=("v1", "v4"),
+    votes=0,
+    by="mod",
+    changed_at=NOW + 3,
+)
+
+
+def test_staff_who_may_see_contacts_see_the_item_whole_with_what_they_may_do() -> None:
+    assert for_staff(CONTACTS, contacts=True) == {
+        "id": "5-0", "kind": "question", "status": "new", "version": 3, "at": NOW,
+        "channel": "web", "name": "Ерлан +7 701 234 56 78",
+        "text": "Звоните 87012345678 или mail@example.kz", "held": "phone", "reason": "",
+        "topic": "", "district": "", "suggested_topic": "water", "suggested_district": "Медеу",
+        "similar": ["2-0", "3-0"], "merged_into": "", "source": "", "promoted": False,
+        "askers": 2, "votes": 0, "by": "mod", "changed_at": NOW + 3,
+        "actions": ["approve", "reject", "merge", "tag"], "merge_target": True,
+    }  # fmt: skip
+
+
+def test_staff_who_may_not_see_contacts_get_phones_and_emails_masked() -> None:
+    masked = for_staff(CONTACTS, contacts=False)
+    assert (masked["name"], masked["text"]) == (
+        "Ерлан ••• ••• ••78", "Звоните ••• ••• ••78 или •••@example.kz",
+    )  # fmt: skip
+    whole = for_staff(CONTACTS, contacts=True)
+    assert {k: v for k, v in masked.items() if k not in ("name", "text")} == {
+        k: v for k, v in whole.items() if k not in ("name", "text")
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "promoted", "actions", "merge_target"),
+    [
+        (ItemKind.COMMENT, ItemStatus.SHOWN, False, ["hide", "promote"], False),
+        (ItemKind.COMMENT, ItemStatus.HELD, False, ["hide", "release", "promote"], False),
+        (ItemKind.COMMENT, ItemStatus.HIDDEN, True, ["release"], False),
+        (ItemKind.QUESTION, ItemStatus.APPROVED, False, ["merge", "queue", "tag"], True),
+        (ItemKind.QUESTION, ItemStatus.ON_AIR, False, ["answer", "defer", "tag"], True),
+        (ItemKind.QUESTION, ItemStatus.ANSWERED, False, ["tag"], True),
+        (ItemKind.QUESTION, ItemStatus.REJECTED, False, ["tag"], False),
+        (ItemKind.QUESTION, ItemStatus.MERGED, False, [], False),
+    ],
+)
+def test_a_console_is_offered_what_the_lifecycle_allows_now(
+    kind: ItemKind, status: ItemStatus, promoted: bool, actions: list[str], merge_target: bool
+) -> None:
+    found = dataclasses.replace(item("1-0", kind, status), promoted=promoted)
+    shown = for_staff(found, contacts=False)
+    assert (shown["actions"], shown["merge_target"]) == (actions, merge_target)
+
+
+def test_staff_receive_every_item_an_event_changed_and_nothing_of_one_that_changed_none() -> None:
+    board = Board()
+    board.fold("1-0", held("Су жоқ, 87012345678", HoldReason.PHONE))
+    promote = QuestionPromoted(
+        at=NOW + 5, by="mod", item="1-0", version=2, channel=Channel.WEB, viewer="v9",
+        name="Аян", text="Су жоқ, 87012345678",
+    )  # fmt: skip
+    update = board.fold("2-0", promote)
+    comment, question = update.items
+    assert staff_with_contacts(update) == {
+        "id": "2-0",
+        "kind": "question.promoted",
+        "items": [for_staff(comment, contacts=True), for_staff(question, contacts=True)],
+    }
+    assert staff_without_contacts(update) == {
+        "id": "2-0",
+        "kind": "question.promoted",
+        "items": [for_staff(comment, contacts=False), for_staff(question, contacts=False)],
+    }
+    quiet = board.fold("3-0", MeetingStarted(at=NOW + 6))
+    assert staff_with_contacts(quiet) is None
+    assert staff_without_contacts(quiet) is None
+
+
+# The public report: how each event moves the counts
+
+
+REPORT_STEPS: list[tuple[str, Event, dict[str, int] | None]] = [
+    ("1-0", posted(at=NOW),
+     {"comments.received": 1, "comments.shown": 1, "comments.by_channel.web": 1}),
+    ("2-0", held("87012345678", HoldReason.PHONE, at=NOW + 1),
+     {"comments.received": 1, "comments.held": 1, "comments.by_channel.web": 1,
+      "comments.held_by_filter.phone": 1}),
+    ("3-0", CommentHidden(at=NOW + 2, by="mod", item="1-0", version=2, reason=SPAM),
+     {"comments.shown": -1, "comments.hidden": 1, "comments.hidden_by_reason.spam": 1}),
+    ("4-0", CommentReleased(at=NOW + 3, by="mod", item="1-0", version=3, posted_at=NOW,
+                            channel=Channel.WEB, name="Аян", text="Сәлем"),
+     {"comments.shown": 1, "comments.hidden": -1, "comments.hidden_by_reason.spam": -1}),
+    ("5-0", asked(), {"questions.received": 1, "questions.new": 1, "questions.by_channel.web": 1}),
+    ("6-0", approved("5-0"), {"questions.new": -1, "questions.approved": 1, "questions.public": 1}),
+    ("7-0", QuestionVoted(at=NOW, question="5-0", viewer="v7", votes=1), {"questions.votes": 1}),
+    ("8-0", QuestionTagged(at=NOW, by="mod", item="5-0", version=3, topic="roads", district=""),
+     None),
+    ("9-0", QuestionPromoted(at=NOW, by="mod", item="2-0", version=2, channel=Channel.WEB,
+                             viewer="v9", name="Аян", text="87012345678"),
+     {"comments.promoted": 1, "questions.received": 1, "questions.new": 1,
+      "questions.by_channel.web": 1}),
+    ("10-0", QuestionMerged(at=NOW, by="mod", item="9-0", version=2, into="5-0", into_version=4,
+                            votes=2),
+     {"questions.new": -1, "questions.merged": 1, "questions.votes": 1}),
+    ("11-0", asked("Жол қашан?", viewer="v2"),
+     {"questions.received": 1, "questions.new": 1, "questions.by_channel.web": 1}),
+    ("12-0", QuestionRejected(at=NOW, by="mod", item="11-0", version=2, reason=SPAM),
+     {"questions.new": -1, "questions.rejected": 1, "questions.rejected_by_reason.spam": 1}),
+    ("13-0", QuestionQueued(at=NOW, by="producer", item="5-0", version=5),
+     {"questions.approved": -1, "questions.queued": 1}),
+    ("14-0", MeetingEnded(at=NOW + 99), None),
+]  # fmt: skip
+
+
+def test_r3_the_public_report_moves_by_what_each_event_changed() -> None:
+    """Counts are of each item's state now: a hide moves a comment from shown to hidden with
+    its reason, a release moves it back; a held arrival and a promotion are counted apart."""
+    board = Board()
+    for event_id, event, moved in REPORT_STEPS:
+        expected = None if moved is None else {"id": event_id, "kind": event.kind, **moved}
+        assert public_report(board.fold(event_id, event)) == expected, event.kind
+
+
+def test_the_public_report_names_its_counts_in_order() -> None:
+    board = Board()
+    report = public_report(board.fold("2-0", held("87012345678", HoldReason.PHONE)))
+    assert report is not None
+    assert list(report) == [
+        "id", "kind", "comments.by_channel.web", "comments.held",
+        "comments.held_by_filter.phone", "comments.received",
+    ]  # fmt: skip

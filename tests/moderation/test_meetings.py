@@ -1,0 +1,172 @@
+"""Meetings: announcing one (R5), starting and ending it, and replaying its stream into it."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation import (
+    AkimLevel,
+    Channel,
+    CommentPosted,
+    EndMeeting,
+    Event,
+    InvalidInput,
+    InvalidTransition,
+    Meeting,
+    MeetingCreated,
+    MeetingEnded,
+    MeetingStarted,
+    MeetingStatus,
+    StartMeeting,
+    apply,
+    change_meeting,
+    create_meeting,
+)
+from tests.moderation._records import NOW, announcement, meeting
+
+
+def test_create_meeting_records_the_announcement() -> None:
+    event = create_meeting(
+        announcement(
+            titles={"kk": "Медеу ауданы әкімінің кездесуі", "ru": " "},
+            starts_at="2026-12-01T18:00:00+05:00",
+        ),
+        now=NOW,
+    )
+    assert event == MeetingCreated(
+        at=NOW,
+        title="Встреча акима Медеуского района",
+        akim="Ерлан Сапаров",
+        level=AkimLevel.LOCAL,
+        territory="Алматы, Медеу ауданы",
+        planned_minutes=120,
+        titles={"kk": "Медеу ауданы әкімінің кездесуі"},
+        starts_at="2026-12-01T18:00:00+05:00",
+    )
+
+
+def test_r5_an_announcement_is_recorded_cleaned_and_in_one_form() -> None:
+    event = create_meeting(
+        announcement(
+            title="  Встреча\u200b акима\n Медеуского района ",
+            stream_url="  https://www.youtube.com/live/akimat-medeu ",
+            starts_at="2026-12-01 18:00+05:00",
+            planned_minutes=10,
+            slow_mode_seconds=0.0,
+            slow_mode_burst=20,
+        ),
+        now=NOW,
+    )
+    assert event == MeetingCreated(
+        at=NOW,
+        title="Встреча акима Медеуского района",
+        akim="Ерлан Сапаров",
+        level=AkimLevel.LOCAL,
+        territory="Алматы, Медеу ауданы",
+        planned_minutes=10,  # R4: the shortest meeting that can still be planned
+        stream_url="https://www.youtube.com/live/akimat-medeu",
+        starts_at="2026-12-01T18:00:00+05:00",
+        slow_mode_seconds=0.0,
+        slow_mode_burst=20,
+    )
+
+
+def test_r4_the_longest_meeting_that_can_be_planned_is_twelve_hours() -> None:
+    assert create_meeting(announcement(planned_minutes=720), now=NOW).planned_minutes == 720
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"title": "  "}, "title is required"),
+        ({"title": "я" * 201}, "title is over 200"),
+        ({"akim": "\u200b"}, "akim is required"),
+        ({"territory": "x" * 121}, "territory is over 120"),
+        ({"planned_minutes": 5}, "between 10 and 720"),
+        ({"planned_minutes": 721}, "between 10 and 720"),
+        ({"stream_url": "javascript:alert(1)"}, "http(s) address"),
+        ({"stream_url": "https://"}, "http(s) address"),
+        ({"stream_url": "https://a.kz/x y"}, "spaces"),
+        ({"titles": {"de": "Treffen"}}, "not de"),
+        ({"starts_at": "tomorrow"}, "ISO 8601"),
+        ({"starts_at": "2026-12-01T18:00:00"}, "UTC offset"),
+        ({"slow_mode_seconds": 301.0}, "between 0 and 300"),
+        ({"slow_mode_burst": 0}, "burst"),
+    ],
+)
+def test_create_meeting_refuses_bad_values(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)")):
+        create_meeting(announcement(**changes), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"stream_url": "https://a.kz/live\x07"}, "control characters"),
+        ({"stream_url": "https://a.kz/" + "x" * 2000}, "http(s) address"),
+        ({"titles": {"kk": "ә" * 201}}, "title (kk) is over 200"),
+        ({"titles": {"ru": "Встреча", "de": "Treffen", "fr": "Réunion"}}, "not de, fr"),
+    ],
+)
+def test_a_stream_url_and_titles_by_language_are_checked_too(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        create_meeting(announcement(**changes), now=NOW)
+    assert message in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    ("status", "change", "expected"),
+    [
+        (MeetingStatus.SCHEDULED, StartMeeting(), MeetingStarted(at=NOW)),
+        (MeetingStatus.SCHEDULED, EndMeeting(), InvalidTransition),
+        (MeetingStatus.LIVE, StartMeeting(), InvalidTransition),
+        (MeetingStatus.LIVE, EndMeeting(), MeetingEnded(at=NOW)),
+        (MeetingStatus.ENDED, StartMeeting(), InvalidTransition),
+        (MeetingStatus.ENDED, EndMeeting(), InvalidTransition),
+    ],
+)
+def test_the_meeting_lifecycle_table_is_exhaustive(
+    status: MeetingStatus, change: StartMeeting | EndMeeting, expected: object
+) -> None:
+    if isinstance(expected, type):
+        with pytest.raises(InvalidTransition):
+            change_meeting(meeting(status), change, now=NOW)
+    else:
+        assert change_meeting(meeting(status), change, now=NOW) == expected
+
+
+def test_replaying_the_events_rebuilds_the_meeting() -> None:
+    events: list[Event] = [
+        create_meeting(announcement(slow_mode_seconds=10.0, slow_mode_burst=3), now=NOW),
+        MeetingStarted(at=NOW + 1),
+        MeetingEnded(at=NOW + 2),
+    ]
+    state = None
+    for event in events:
+        state = apply(state, event, meeting_id="medeu")
+    assert state == Meeting(
+        id="medeu",
+        title="Встреча акима Медеуского района",
+        akim="Ерлан Сапаров",
+        level=AkimLevel.LOCAL,
+        territory="Алматы, Медеу ауданы",
+        planned_minutes=120,
+        status=MeetingStatus.ENDED,
+        created_at=NOW,
+        started_at=NOW + 1,
+        ended_at=NOW + 2,
+        slow_mode_seconds=10.0,
+        slow_mode_burst=3,
+    )
+    assert apply(None, MeetingStarted(at=NOW), meeting_id="x") is None
+
+
+def test_comments_in_the_stream_leave_the_meeting_as_it_was() -> None:
+    live = meeting(MeetingStatus.LIVE)
+    comment = CommentPosted(
+        at=NOW + 5, channel=Channel.WEB, client_msg_id="a", viewer="v1", name="", text="Сәлем"
+    )
+    assert apply(live, comment, meeting_id="medeu") is live
+    assert apply(None, comment, meeting_id="medeu") is None
