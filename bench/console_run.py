@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import subprocess
 import sys
@@ -57,9 +58,13 @@ class ConsoleScenario:
 
     load: Scenario = field(default_factory=lambda: Scenario(viewers=0, rate=500.0))
     consoles: int = 2
+    earlier_questions: int = 0  # asked through `submit` before the consoles open (bench.seed)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self.load) | {"consoles": self.consoles}
+        return asdict(self.load) | {
+            "consoles": self.consoles,
+            "earlier_questions": self.earlier_questions,
+        }
 
 
 @dataclass(slots=True, kw_only=True)
@@ -73,6 +78,7 @@ class ConsoleScenarioResult:
     server_metrics: dict[str, float] = field(default_factory=dict)  # window deltas
     machine_busy_s: float = 0.0  # CPU seconds of every process on the machine in the window
     commit: str = ""
+    seeded: dict[str, float] = field(default_factory=dict)  # bench.seed's answer, if it ran
 
     @property
     def server_cpu(self) -> float:
@@ -113,7 +119,30 @@ class ConsoleScenarioResult:
             "server_metrics": self.server_metrics,
             "machine_busy_s": self.machine_busy_s,
             "other_cpu": self.other_cpu,
+            "seeded": self.seeded,
         }
+
+
+def seed_questions(server: ServerProcess, count: int, cpus: str | None) -> dict[str, float]:
+    """`python -m bench.seed`: `count` earlier questions in the meeting, through `submit`;
+    returns how many were asked, in how many seconds, and how many got a duplicate."""
+    meeting = server.path.rsplit("/", 1)[1]
+    command = [sys.executable, "-m", "bench.seed", "--data-dir", str(server.workdir / "data"),
+               "--meeting", meeting, "--questions", str(count)]  # fmt: skip
+    done = subprocess.run(
+        pinned(command, cpus),
+        cwd=ROOT,
+        env=server_environment(),
+        capture_output=True,
+        text=True,
+        timeout=max(600, count // 10),
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"seeding failed:\n{done.stderr[-3000:]}")
+    print(f"bench: earlier questions: {done.stdout.strip()}")
+    seeded: dict[str, float] = json.loads(done.stdout)
+    return seeded
 
 
 # Staff: a moderator from the shell, as an administrator adds one
@@ -204,6 +233,11 @@ async def _drive(
     load = scenario.load
     password = secrets.token_urlsafe(18)
     await asyncio.to_thread(add_moderator, server, BENCH_USER, password)
+    seeded: dict[str, float] = {}
+    if scenario.earlier_questions:
+        seeded = await asyncio.to_thread(
+            seed_questions, server, scenario.earlier_questions, load.gen_cpus
+        )
     consoles = await _start_consoles(server, scenario, password)
     generators: list[Generator] = []
     try:
@@ -231,6 +265,7 @@ async def _drive(
         server_metrics=window.metrics,
         machine_busy_s=window.machine_busy_s,
         commit=commit,
+        seeded=seeded,
     )
 
 
@@ -265,6 +300,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--drain", type=float, default=5.0, help="seconds at most for late ones")
     parser.add_argument("--servers", default="halyq", help="halyq (the baseline has no console)")
     parser.add_argument("--per-connection", type=float, default=5.0, help="comments/s/commenter")
+    parser.add_argument(
+        "--earlier-questions", type=int, default=0, help="questions asked before the window (0)"
+    )
     add_placement_arguments(parser)
     return parser
 
@@ -278,7 +316,9 @@ def _scenario(args: argparse.Namespace) -> ConsoleScenario:
         drain=args.drain,
         per_connection=args.per_connection,
     )
-    return ConsoleScenario(load=placed(load, args), consoles=args.consoles)
+    return ConsoleScenario(
+        load=placed(load, args), consoles=args.consoles, earlier_questions=args.earlier_questions
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

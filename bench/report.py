@@ -81,9 +81,12 @@ def _server_side(result: ScenarioResult | ConsoleScenarioResult) -> str:
     count = metrics.get("halyq_fanout_latency_seconds_count", 0.0)
     fanout = metrics.get("halyq_fanout_latency_seconds_sum", 0.0) / count * 1000 if count else None
     dropped = metrics.get("halyq_slow_clients_dropped_total", 0.0)
+    ticks = metrics.get("halyq_event_loop_lag_seconds_count", 0.0)
+    held = ticks - metrics.get('halyq_event_loop_lag_seconds_bucket{le="0.02"}', 0.0)
     return (
         f"{frames / window:,.0f} frames/s, {events / frames if frames else 0:.1f} ev/frame, "
-        f"fanout mean {_ms(fanout)} ms, slow dropped {dropped:.0f}"
+        f"fanout mean {_ms(fanout)} ms, slow dropped {dropped:.0f}, "
+        f"loop held > 20 ms in {held:.0f} of {ticks:.0f} ticks"
     )
 
 
@@ -411,7 +414,12 @@ def console_row(result: ConsoleScenarioResult) -> str:
         machine(),
         f"{scenario.load.rate:g}",
         str(scenario.consoles),
-        str(scenario.load.viewers),
+        str(scenario.load.viewers)
+        + (
+            f" (+{scenario.earlier_questions:,} earlier questions)"
+            if scenario.earlier_questions
+            else ""
+        ),
         f"{load.window_s:g}",
         f"{load.sent}/{load.acked}/{load.held}/{sum(load.rejected.values())}",
         f"{_ms(load.ack.percentile_ms(0.5))}/{_ms(load.ack.percentile_ms(0.99))}",

@@ -39,6 +39,8 @@ WINDOW_COUNTERS = (
     "halyq_fanout_latency_seconds_count",
     "halyq_ack_latency_seconds_sum",
     "halyq_ack_latency_seconds_count",
+    'halyq_event_loop_lag_seconds_bucket{le="0.02"}',
+    "halyq_event_loop_lag_seconds_count",
 )
 
 

@@ -1,6 +1,6 @@
 """The console benchmark's scenario, short: comments reach a moderator console, every acked one,
-and the result carries their display times (speed is measured by `python -m bench.console_run`,
-see bench/README.md)."""
+in a meeting with earlier questions, and the result carries their display times (speed is
+measured by `python -m bench.console_run`, see bench/README.md)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ SHORT = ConsoleScenario(
         redis_cpus=None,
     ),
     consoles=1,
+    earlier_questions=40,
 )
 
 
@@ -42,3 +43,6 @@ def test_the_console_scenario_shows_every_acked_comment_on_the_console_and_times
     assert seen.outside > 0  # the warm-up's comments showed too, and were not counted
     assert result.display_p99_ms is not None
     assert result.server_cpu_s
+    # The earlier questions went in through `submit`, each suggested against those before it.
+    assert result.seeded["asked"] == 40
+    assert result.seeded["with_similar"] > 0
