@@ -71,8 +71,13 @@ class Submission:
     """A comment or question from any channel, with the pseudonym of who sent it.
 
     `sender` is the channel's own stable pseudonym of the person (never a raw address): slow
-    mode, votes and the record know people only by it.
+    mode, votes and the record know people only by it. `address` is the pseudonym of the
+    network address it came from ("" when the channel has none): one address cannot post
+    faster than its own bucket, however many senders it holds. A `young` sender (an identity
+    minted seconds ago) gets no burst.
     """
 
     what: PostComment | AskQuestion
     sender: str
+    address: str = ""
+    young: bool = False

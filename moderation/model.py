@@ -72,6 +72,8 @@ class RejectReason(enum.StrEnum):
     INVALID = "invalid"
     MEETING_CLOSED = "meeting_closed"
     UNAVAILABLE = "unavailable"
+    OVERLOADED = "overloaded"  # the server is past its capacity: send again after retry_after
+    RESERVED_NAME = "reserved_name"  # the display name reads as an official role (R3, INP-4)
 
 
 class ItemKind(enum.StrEnum):

@@ -64,6 +64,19 @@ class Metrics:
         self.bad_frames = Counter(
             "halyq_bad_frames_total", "Inbound frames refused, by error", ["error"], registry=r
         )
+        self.refusals = Counter(
+            "halyq_refusals_total",
+            "Connections, handshakes, sign-ins and identities refused to protect the server,"
+            " by kind",
+            ["kind"],
+            registry=r,
+        )
+        self.redis_up = Gauge(
+            "halyq_redis_up", "1 while Redis answers and acks are durable, else 0", registry=r
+        )
+        self.redis_restarts = Counter(
+            "halyq_redis_restarts_total", "Restarts of the embedded Redis", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

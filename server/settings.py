@@ -44,11 +44,30 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     staff_origins: tuple[str, ...] = ()
     log_level: str = "info"
+    # Faults, floods and impostors (issue 8); the README's settings table explains each.
+    ack_timeout: float = 2.0
+    trusted_proxies: tuple[str, ...] = ()
+    max_connections_per_address: int = 256
+    handshake_timeout: float = 10.0
+    max_handshakes: int = 64
+    address_comments_per_minute: int = 120
+    address_comment_burst: int = 30
+    cookies_per_minute: int = 30
+    viewer_warmup_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.default_lang not in LANGUAGES:
             raise SettingsError(f"HALYQ_DEFAULT_LANG must be one of {', '.join(LANGUAGES)}")
-        for name, low in (("history_limit", 1), ("resume_limit", 1), ("outbox_bytes", 4096)):
+        for name, low in (
+            ("history_limit", 1),
+            ("resume_limit", 1),
+            ("outbox_bytes", 4096),
+            ("max_connections_per_address", 1),
+            ("max_handshakes", 1),
+            ("address_comments_per_minute", 1),
+            ("address_comment_burst", 1),
+            ("cookies_per_minute", 1),
+        ):
             if getattr(self, name) < low:
                 raise SettingsError(f"HALYQ_{name.upper()} must be at least {low}")
         if not 0 <= self.fanout_max_delay <= 1:
@@ -65,6 +84,13 @@ class Settings:
                 )
 
     def _check_defaults(self) -> None:
+        for name, low, high in (
+            ("ack_timeout", 0.1, 60.0),
+            ("handshake_timeout", 0.1, 300.0),
+            ("viewer_warmup_seconds", 0.0, 300.0),
+        ):
+            if not low <= getattr(self, name) <= high:
+                raise SettingsError(f"HALYQ_{name.upper()} must be between {low} and {high}")
         try:  # R3: slow mode may slow commenting down, never close it
             SlowMode(seconds=self.slow_mode_seconds, burst=self.slow_mode_burst)
         except ValueError as error:
