@@ -37,6 +37,9 @@ class Channel(enum.StrEnum):
     """Where a comment came from."""
 
     WEB = "web"
+    # A moderator speaking as staff, from the console: the chat shows the comment with a staff
+    # badge that no viewer can get, whatever name he types (issue 8). No viewer frame sets it.
+    STAFF = "staff"
 
 
 class HoldReason(enum.StrEnum):

@@ -14,9 +14,10 @@ from moderation.duplicates import QuestionIndex
 from moderation.errors import CommentRejected, InvalidInput
 from moderation.events import CommentHeld, CommentPosted, QuestionAsked
 from moderation.filters import first_filter
-from moderation.model import Meeting, RejectReason
+from moderation.model import Channel, Meeting, RejectReason
+from moderation.names import is_reserved
 from moderation.tagging import districts_of, suggest_district, suggest_topic
-from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text
+from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text, is_blank
 
 MAX_DISTRICT_CHARS = 60
 
@@ -28,6 +29,8 @@ def decide(
     what = submission.what
     if isinstance(what, AskQuestion):
         return ask_question(meeting, what, viewer=submission.sender, now=now, earlier=earlier)
+    if what.channel is Channel.STAFF:
+        return post_as_staff(meeting, what, staff=submission.sender, now=now)
     return post_comment(meeting, what, viewer=submission.sender, now=now)
 
 
@@ -42,6 +45,16 @@ def post_comment(
                              viewer=viewer, name=name, text=text)  # fmt: skip
     return CommentHeld(at=now, channel=command.channel, client_msg_id=command.client_msg_id,
                        viewer=viewer, name=name, text=text, reason=reason)  # fmt: skip
+
+
+def post_as_staff(meeting: Meeting, command: PostComment, *, staff: str, now: int) -> CommentPosted:
+    """A moderator's comment as staff, from the console: public at once, and shown with the
+    staff badge its channel gives it (issue 8). Only the console makes one, for a role that may
+    moderate; the name is the account's own, so it is not held to the reserved words, and the
+    first filter, which is for residents, does not hold it (staff give services' numbers)."""
+    text = accepted_body(meeting, command.text)
+    return CommentPosted(at=now, channel=Channel.STAFF, client_msg_id=command.client_msg_id,
+                         viewer=staff, name=clean_name(command.name), text=text)  # fmt: skip
 
 
 def ask_question(
@@ -97,20 +110,40 @@ def accepted_text(
     """A submission's cleaned text and name, if the meeting is live and they are within limits.
 
     Comments and questions both come through here; refusals carry the reason the sender sees.
+    A text, or a name that was typed, left blank once invisible fillers are gone is refused
+    (issue 8); so is a name that reads as an official role (`reserved_name`, INP-4).
     """
+    return accepted_body(meeting, text, what=what), accepted_name(name)
+
+
+def accepted_body(meeting: Meeting, raw: str, *, what: str = "comment") -> str:
+    """A comment's or question's text, cleaned, if the meeting is live and it is within limits."""
     if not meeting.is_live:
         raise CommentRejected(RejectReason.MEETING_CLOSED, f"the meeting is {meeting.status}")
-    text = clean_text(text)
+    text = clean_text(raw)
     if len(text) > MAX_COMMENT_CHARS:
         raise CommentRejected(
             RejectReason.TOO_LONG, f"{len(text)} characters, at most {MAX_COMMENT_CHARS}"
         )
-    if not text:
+    if is_blank(text):
         raise CommentRejected(RejectReason.INVALID, f"the {what} is empty")
-    name = clean_name(name)
+    return text
+
+
+def accepted_name(raw: str) -> str:
+    """A viewer's display name, cleaned; "" (no name typed) stays anonymous."""
+    name = clean_name(raw)
     if len(name) > MAX_NAME_CHARS:
         raise CommentRejected(RejectReason.INVALID, f"the name is over {MAX_NAME_CHARS} characters")
-    return text, name
+    if is_blank(name):
+        if raw.strip():  # typed, but nothing visible is left: a blank-looking name
+            raise CommentRejected(RejectReason.INVALID, "the name is empty")
+        return ""
+    if is_reserved(name):
+        raise CommentRejected(
+            RejectReason.RESERVED_NAME, "the name reads as an official role; choose another"
+        )
+    return name
 
 
 def valid_district(meeting: Meeting, value: str) -> str:

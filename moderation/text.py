@@ -1,5 +1,6 @@
 """The Unicode sanitiser for user text: comments and display names, before any check or storage.
-It removes what can hide, reorder or spoof text, and settles whitespace.
+It removes what can hide, reorder or spoof text, including every default-ignorable code point
+and the fillers that draw as a blank (issue 8), and settles whitespace.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ MAX_COMMENT_CHARS = 500
 MAX_NAME_CHARS = 40
 
 _ZWJ = "\u200d"
+_VS15 = "\ufe0e"
 _VS16 = "\ufe0f"
+_KEYCAP = "\u20e3"
 _SKIN_TONES = "\U0001f3fb-\U0001f3ff"
 
 # Pictographs by block rather than by Emoji property (which unicodedata lacks); the whole
@@ -25,7 +28,32 @@ _EMOJI = (
 # A ZWJ survives only when an emoji (or the VS16 / skin tone closing one) is on its left and
 # an emoji on its right: that is what keeps 👩‍⚕️ and 👨‍👩‍👧 whole and nothing else joined.
 _STRAY_ZWJ = re.compile(f"(?<![{_EMOJI}{_VS16}{_SKIN_TONES}]){_ZWJ}|{_ZWJ}(?![{_EMOJI}])")
+# A presentation selector (VS15 text, VS16 emoji) survives only where it selects something: after
+# an emoji, or in a keycap (1️⃣ is "1", VS16, U+20E3). After a letter it is an invisible that
+# lets «Ак\ufe0fим» pass for «Аким», so it goes.
+_STRAY_VS = re.compile(
+    f"(?<![{_EMOJI}#*0-9])[{_VS15}{_VS16}]|(?<=[#*0-9])[{_VS15}{_VS16}](?!{_KEYCAP})"
+)
 _WHITESPACE = re.compile(r"\s+")
+
+# Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties.txt) is the format characters
+# (Cf), the variation selectors and Other_Default_Ignorable_Code_Point (PropList.txt), less
+# whitespace. unicodedata knows only the categories, so the other two are listed here, from
+# Unicode 15.1: the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, the Khmer inherent
+# vowels U+17B4 and U+17B5, the combining grapheme joiner U+034F and unassigned reserves.
+_VARIATION_SELECTORS = ((0x180B, 0x180D), (0x180F, 0x180F), (0xFE00, 0xFE0D), (0xE0100, 0xE01EF))
+_OTHER_IGNORABLE = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x2065, 0x2065), (0x3164, 0x3164),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0000), (0xE0002, 0xE001F),
+    (0xE0080, 0xE00FF), (0xE01F0, 0xE0FFF),
+)  # fmt: skip
+# Not ignorable to Unicode, but drawn as nothing but a blank, and used for nothing else here.
+_BLANK_FILLERS = ((0x2800, 0x2800),)  # the Braille pattern blank
+_LISTED = frozenset(
+    code
+    for low, high in (*_VARIATION_SELECTORS, *_OTHER_IGNORABLE, *_BLANK_FILLERS)
+    for code in range(low, high + 1)
+)
 
 
 def _is_noncharacter(code: int) -> bool:
@@ -36,7 +64,8 @@ def _is_invisible(code: int) -> bool:
     char = chr(code)
     if char == _ZWJ or char.isspace():
         return False
-    return unicodedata.category(char) in ("Cc", "Cf", "Cs") or _is_noncharacter(code)
+    category = unicodedata.category(char)
+    return category in ("Cc", "Cf", "Cs") or _is_noncharacter(code) or code in _LISTED
 
 
 # Controls, formats and surrogates live only in planes 0, 1 and 14; planes 2-13 and 15-16
@@ -59,12 +88,15 @@ def _invisible_class() -> str:
 
 # Control (Cc, except whitespace such as tab and CR/LF, which become a space below), format
 # (Cf: bidi controls, zero-width characters, soft hyphen, BOM, tags), lone surrogates (Cs,
-# which json.loads makes from "\ud800") and noncharacters. ZWJ is decided separately.
+# which json.loads makes from "\ud800"), noncharacters, and the rest of the default-ignorable
+# code points and blank fillers above. ZWJ, VS15 and VS16 are decided separately.
 _INVISIBLE = re.compile(f"[{_invisible_class()}]")
 
 
 def _clean(raw: str, *, keep_emoji_zwj: bool) -> str:
     text = _INVISIBLE.sub("", raw)
+    # Selectors before joiners: a joiner is kept after a VS16 only if that VS16 stays.
+    text = _STRAY_VS.sub("", text)
     text = _STRAY_ZWJ.sub("", text) if keep_emoji_zwj else text.replace(_ZWJ, "")
     # NFC comes after the removals: taking out a character between a letter and a combining
     # mark lets them compose, and doing it last is what makes cleaning idempotent.
@@ -80,3 +112,9 @@ def clean_text(raw: str) -> str:
 def clean_name(raw: str) -> str:
     """A display name cleaned like a comment, with no zero width joiner at all."""
     return _clean(raw, keep_emoji_zwj=False)
+
+
+def is_blank(cleaned: str) -> bool:
+    """Whether cleaned text shows nothing a reader could take for a word or a sign: it is
+    empty, or only spaces and combining marks with no letter, digit or symbol to sit on."""
+    return all(char == " " or unicodedata.category(char).startswith("M") for char in cleaned)

@@ -76,6 +76,11 @@ def test_r3_a_live_meeting_takes_comments_and_the_filter_holds_instead_of_droppi
         (MeetingStatus.LIVE, "ы" * 501, "", RejectReason.TOO_LONG),
         (MeetingStatus.LIVE, "\u200b\u2066 \n", "", RejectReason.INVALID),
         (MeetingStatus.LIVE, "Сұрақ", "Н" * 41, RejectReason.INVALID),
+        # issue 8: blank-looking texts and names, and a name that reads as an official role
+        (MeetingStatus.LIVE, "\u3164\u2800\uffa0", "", RejectReason.INVALID),
+        (MeetingStatus.LIVE, "\u0301", "", RejectReason.INVALID),
+        (MeetingStatus.LIVE, "Сұрақ", "\u115f\u1160", RejectReason.INVALID),
+        (MeetingStatus.LIVE, "Сұрақ", "Әкім ✔", RejectReason.RESERVED_NAME),
     ],
 )
 def test_a_comment_is_rejected_with_its_reason(
@@ -143,6 +148,29 @@ def test_a_submission_from_any_channel_is_decided_as_a_comment_or_a_question() -
         at=NOW + 1, channel=Channel.WEB, client_msg_id="c", viewer="tg:2", name="Аян",
         text="Сәлем бәріне!",
     )  # fmt: skip
+
+
+def test_staff_post_as_staff_with_their_own_name_and_no_filter() -> None:
+    """Issue 8: only the console sends the staff channel; its badge is the channel, so the
+    account's name is not held to the reserved words, and a service's number is not held."""
+    what = PostComment(client_msg_id="s", name=" Модератор ", text=" Звоните 109 ",
+                       channel=Channel.STAFF)  # fmt: skip
+    posted = decide(
+        MEETING, Submission(what=what, sender="staff:aigul"), now=NOW, earlier=QuestionIndex()
+    )
+    assert posted == CommentPosted(
+        at=NOW, channel=Channel.STAFF, client_msg_id="s", viewer="staff:aigul",
+        name="Модератор", text="Звоните 109",
+    )  # fmt: skip
+    for status, text, reason in (
+        (MeetingStatus.ENDED, "Сау болыңыз", RejectReason.MEETING_CLOSED),
+        (MeetingStatus.LIVE, "\u3164", RejectReason.INVALID),
+    ):
+        blank = dataclasses.replace(what, text=text)
+        with pytest.raises(CommentRejected) as refused:
+            decide(meeting(status), Submission(what=blank, sender="staff:aigul"), now=NOW,
+                   earlier=QuestionIndex())  # fmt: skip
+        assert refused.value.reason is reason
 
 
 def test_r4_the_filter_only_warns_moderators_of_a_question_it_would_hold() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text
+from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text, is_blank
 
 BIDI = (
     [chr(c) for c in range(0x202A, 0x202F)]
@@ -32,6 +32,31 @@ CONTROLS = ["\x00", "\x07", "\x1b", "\x7f", "\x9b"]
 SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
 NONCHARACTERS = ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"]
 ZWJ = "\u200d"
+VS16 = "\ufe0f"
+# Issue 8: invisible fillers that are letters or symbols to Unicode, and the default-ignorable
+# code points that are not format characters (Other_Default_Ignorable, variation selectors).
+FILLERS = [
+    "\u3164",  # Hangul filler
+    "\u2800",  # Braille pattern blank
+    "\u115f",  # Hangul choseong filler
+    "\u1160",  # Hangul jungseong filler
+    "\uffa0",  # halfwidth Hangul filler
+    "\u17b4",  # Khmer vowel inherent aq
+    "\u17b5",  # Khmer vowel inherent aa
+    "\u034f",  # combining grapheme joiner
+]
+IGNORABLE = [
+    "\u2065",  # reserved, default ignorable
+    "\ufe00",  # variation selector 1
+    "\ufe0d",  # variation selector 14
+    "\u180b",  # Mongolian free variation selector
+    "\u180f",
+    "\U000e0100",  # variation selector 17
+    "\U000e01ef",
+    "\U000e0080",  # unassigned, default ignorable
+    "\U000e0fff",
+    "\ufff0",
+]
 
 EMOJI_SEQUENCES = [
     "👩\u200d⚕️",  # woman health worker
@@ -49,9 +74,15 @@ SPECIAL = [
     *CONTROLS,
     *SURROGATES,
     *NONCHARACTERS,
+    *FILLERS,
+    *IGNORABLE,
     ZWJ,
     ZWJ,
     "\ufe0f",
+    "\ufe0f",
+    "\ufe0e",
+    "\u20e3",
+    "1",
     "\u0301",
     "\u0306",
     "\u0308",
@@ -81,6 +112,59 @@ def test_the_limits_are_the_documented_ones() -> None:
 def test_invisible_characters_are_removed(char: str) -> None:
     assert clean_text(f"ab{char}cd") == "abcd"
     assert clean_name(f"ab{char}cd") == "abcd"
+
+
+@pytest.mark.parametrize("char", FILLERS + IGNORABLE)
+def test_fillers_and_default_ignorable_code_points_are_removed(char: str) -> None:
+    assert clean_text(f"ab{char}cd") == "abcd"
+    assert clean_name(f"Ак{char}им") == "Аким"
+
+
+@pytest.mark.parametrize(
+    "raw", [*FILLERS, *IGNORABLE, "".join(FILLERS + IGNORABLE), "\u3164 \u2800\n\uffa0", VS16]
+)
+def test_a_text_of_fillers_alone_is_left_blank(raw: str) -> None:
+    """Issue 8: names and texts made only of invisible fillers were accepted."""
+    assert clean_text(raw) == clean_name(raw) == ""
+    assert is_blank(clean_text(raw))
+
+
+@pytest.mark.parametrize(
+    ("cleaned", "blank"),
+    [
+        ("", True),
+        ("\u0301", True),  # a combining mark with nothing to sit on
+        ("\u0301 \u0489\u0489", True),
+        ("a", False),
+        (".", False),
+        ("👍", False),
+        ("1", False),
+        ("x\u0301", False),
+    ],
+)
+def test_blank_means_nothing_a_reader_could_take_for_a_sign(cleaned: str, blank: bool) -> None:
+    assert is_blank(cleaned) is blank
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("a\ufe0f", "a"),  # after a letter: nothing to select
+        ("Ак\ufe0fим", "Аким"),
+        ("1\ufe0f", "1"),  # a digit without the keycap
+        ("\ufe0f👍", "👍"),
+        ("👍 \ufe0f", "👍"),
+        ("a\ufe0e", "a"),
+        ("✔\ufe0f", "✔\ufe0f"),  # after an emoji: kept
+        ("✔\ufe0e", "✔\ufe0e"),
+        ("1\ufe0f\u20e3", "1\ufe0f\u20e3"),  # a keycap: kept
+        ("#\ufe0f\u20e3", "#\ufe0f\u20e3"),
+        ("a\ufe0f\u200d👩", "a👩"),  # a joiner after a dropped selector goes too
+        ("👍\u200b\ufe0f", "👍\ufe0f"),  # once the invisible is gone, it selects the emoji
+    ],
+)
+def test_a_presentation_selector_is_kept_only_where_it_selects(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
 
 
 def test_a_bidi_override_cannot_reorder_a_comment() -> None:
@@ -188,7 +272,12 @@ def test_output_has_no_bidi_invisible_or_stray_whitespace(raw: str) -> None:
     for cleaned in (clean_text(raw), clean_name(raw)):
         assert not set(cleaned) & set(BIDI)
         assert all(c == ZWJ or unicodedata.category(c) not in ("Cc", "Cf", "Cs") for c in cleaned)
-        assert not set(cleaned) & set(NONCHARACTERS)
+        assert not set(cleaned) & set(NONCHARACTERS + FILLERS + IGNORABLE)
+        for index, char in enumerate(cleaned):
+            if char in "\ufe0e\ufe0f":  # a selector never after a letter, digit or space...
+                before = cleaned[index - 1] if index else " "
+                keycap = before in "#*0123456789" and cleaned[index + 1 : index + 2] == "\u20e3"
+                assert keycap or unicodedata.category(before)[0] not in "LMNZ"  # ...but a keycap
         assert cleaned == cleaned.strip()
         assert "  " not in cleaned
         assert all(not c.isspace() or c == " " for c in cleaned)
