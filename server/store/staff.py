@@ -14,13 +14,20 @@ from typing import Any
 
 from server.auth.accounts import (
     ACCOUNT_FAILURES,
+    ACCOUNT_WINDOW,
     ADDRESS_FAILURES,
-    THROTTLE_WINDOW,
+    ADDRESS_WINDOW,
+    FREE_TRIES,
+    MAX_DELAY,
+    PAIR_MEMORY,
     AuditEntry,
     AuditKind,
+    Lockout,
     Role,
     Session,
+    Throttle,
     User,
+    failure_delay,
 )
 from server.store.client import Redis, translated
 from server.store.keys import Keys
@@ -47,46 +54,69 @@ redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
-# AUTH-6: count this attempt as a failure up front (concurrent guesses cannot slip past the
-# limit); a successful login takes it back with `forgive`.
+# AUTH-6 (issue 8): one sign-in attempt. It counts as a failure up front, so concurrent guesses
+# cannot slip past a limit; a sign-in that succeeds is taken back with `forgive`.
+# KEYS: the pair (a hash: failures, until), the address's and the account's attempts (zsets).
+# ARGV: now, attempt id, address window, address limit, account window, account limit, pair
+# memory, how many free tries an attacked account skips, then the wait after each failure.
 _ATTEMPT = """
-local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local limits = {tonumber(ARGV[3]), tonumber(ARGV[4])}
-local counts, wait = {}, 0
-for i = 1, 2 do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  counts[i] = redis.call('ZCARD', KEYS[i])
-  if counts[i] >= limits[i] then
-    local k = counts[i] - limits[i]
-    local leaving = redis.call('ZRANGE', KEYS[i], k, k, 'WITHSCORES')
-    wait = math.max(wait, tonumber(leaving[2]) + window - now)
-  end
+local now, id = tonumber(ARGV[1]), ARGV[2]
+local address_window, address_limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local account_window, account_limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+local memory, skipped = tonumber(ARGV[7]), tonumber(ARGV[8])
+local pair = redis.call('HMGET', KEYS[1], 'failures', 'until')
+local failures, ends = tonumber(pair[1]) or 0, tonumber(pair[2]) or 0
+local wait, by = ends - now, 1
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - address_window)
+local from_address = redis.call('ZCARD', KEYS[2])
+if from_address >= address_limit then
+  local k = from_address - address_limit
+  local leaving = redis.call('ZRANGE', KEYS[2], k, k, 'WITHSCORES')
+  local address_wait = tonumber(leaving[2]) + address_window - now
+  if address_wait > wait then wait, by = address_wait, 2 end
 end
-if wait > 0 then return {0, tostring(wait), counts[1], counts[2]} end
-for i = 1, 2 do
-  redis.call('ZADD', KEYS[i], ARGV[1], ARGV[5])
-  redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000))
+if wait > 0 then return {0, tostring(wait), by} end
+if now >= ends + memory then failures = 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - account_window)
+local attacked = redis.call('ZCARD', KEYS[3]) >= account_limit
+failures = failures + 1
+local index = failures + (attacked and skipped or 0)
+local delay = tonumber(ARGV[8 + math.min(index, #ARGV - 8)])
+-- %.17g keeps the time exact (tostring rounds to 14 digits: a free try would wait)
+redis.call('HSET', KEYS[1], 'failures', failures, 'until', string.format('%.17g', now + delay))
+redis.call('PEXPIRE', KEYS[1], math.ceil((delay + memory) * 1000))
+redis.call('ZADD', KEYS[2], now, id)
+redis.call('PEXPIRE', KEYS[2], math.ceil(address_window * 1000))
+redis.call('ZADD', KEYS[3], now, id)
+redis.call('PEXPIRE', KEYS[3], math.ceil(account_window * 1000))
+local address_wait = 0
+if from_address + 1 == address_limit then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  address_wait = tonumber(oldest[2]) + address_window - now
 end
-return {1, '0', counts[1] + 1, counts[2] + 1}
+return {1, tostring(delay), tostring(address_wait)}
 """
+
+
+def _delays() -> list[float]:
+    """`failure_delay` after the 1st, 2nd... failure up to its cap: the script's table."""
+    table = [failure_delay(1)]
+    while table[-1] < MAX_DELAY:
+        table.append(failure_delay(len(table) + 1))
+    return table
+
+
+_DELAYS = _delays()
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """A login attempt's place in the throttle; failures counted include this attempt."""
+    """A sign-in attempt's place in the throttles (AUTH-6)."""
 
     allowed: bool
-    retry_after: int = 0  # whole seconds, when not allowed
-    account_failures: int = 0
-    address_failures: int = 0
-
-    @property
-    def locks_account(self) -> bool:
-        return self.allowed and self.account_failures == ACCOUNT_FAILURES
-
-    @property
-    def locks_address(self) -> bool:
-        return self.allowed and self.address_failures == ADDRESS_FAILURES
+    retry_after: int = 0  # whole seconds to wait, when refused
+    throttle: Throttle | None = None  # what refused it
+    lockouts: tuple[Lockout, ...] = ()  # the waits its failure starts, when allowed
 
 
 def digest(session_id: str) -> str:
@@ -189,23 +219,41 @@ class StaffStore:
             pipe.srem(self._keys.user_sessions(name), digest(session_id))
             await pipe.execute()
 
-    # Throttling of failed logins (AUTH-6)
+    # Throttling of failed sign-ins (AUTH-6, issue 8)
 
     @translated
     async def attempt(self, account: str, address: str, attempt_id: str, now: float) -> Attempt:
-        """Count a login attempt against `account` and `address` (pseudonyms), or refuse it."""
-        keys = [self._keys.failures("account", account), self._keys.failures("address", address)]
-        args: list[str | float] = [now, THROTTLE_WINDOW, ACCOUNT_FAILURES, ADDRESS_FAILURES,
-                                   attempt_id]  # fmt: skip
-        allowed, wait, accounts, addresses = await self._attempt(keys=keys, args=args)
-        return Attempt(bool(allowed), math.ceil(float(wait)), int(accounts), int(addresses))
+        """Count a sign-in attempt of `account` from `address` (pseudonyms), or refuse it.
+
+        Refused while the pair waits out its last failure, or while the address has
+        `ADDRESS_FAILURES` in the window; the account's own count only shortens the free tries
+        of addresses that already failed on it.
+        """
+        keys = [
+            self._keys.failures("pair", f"{account}:{address}"),
+            self._keys.failures("address", address),
+            self._keys.failures("account", account),
+        ]
+        args: list[str | float] = [now, attempt_id, ADDRESS_WINDOW, ADDRESS_FAILURES,
+                                   ACCOUNT_WINDOW, ACCOUNT_FAILURES, PAIR_MEMORY, FREE_TRIES - 1,
+                                   *_DELAYS]  # fmt: skip
+        allowed, wait, more = await self._attempt(keys=keys, args=args)
+        if not allowed:  # `more`: 1 if the pair holds it back, 2 if the address does
+            by = Throttle.PAIR if int(more) == 1 else Throttle.ADDRESS
+            return Attempt(False, math.ceil(float(wait)), by)
+        # `wait`: the pair's wait if this attempt fails; `more`: the address's, if it starts one
+        waits = ((Throttle.PAIR, float(wait)), (Throttle.ADDRESS, float(more)))
+        lockouts = tuple(Lockout(throttle, math.ceil(seconds), address)
+                         for throttle, seconds in waits if seconds > 0)  # fmt: skip
+        return Attempt(True, lockouts=lockouts)
 
     @translated
     async def forgive(self, account: str, address: str, attempt_id: str) -> None:
-        """Take back an attempt that succeeded."""
+        """Take back an attempt that succeeded: its pair starts afresh."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(self._keys.failures("account", account), attempt_id)
+            pipe.delete(self._keys.failures("pair", f"{account}:{address}"))
             pipe.zrem(self._keys.failures("address", address), attempt_id)
+            pipe.zrem(self._keys.failures("account", account), attempt_id)
             await pipe.execute()
 
     # The audit log

@@ -27,6 +27,7 @@ from server.auth.sessions import (
     services_of,
     set_cookie,
 )
+from server.fanout.admission import address_key
 from server.services import Services
 from server.store.staff import Attempt
 from server.web.templating import page_context, remember_language
@@ -53,11 +54,16 @@ async def login(request: Request) -> Response:
         return _login_form(request, "", fields, status.HTTP_403_FORBIDDEN, "login_stale")
     name = fields.get("name", "").strip().lower()
     account = services.sign("staff-account", name)
-    address = services.sign("staff-address", request.client.host if request.client else "")
+    # The peer (uvicorn believes X-Forwarded-For only from HALYQ_TRUSTED_PROXIES), counted as
+    # admission counts it: an IPv6 client by its /64 (issue 8).
+    peer = address_key(request.client.host if request.client else "")
+    address = services.sign("staff-address", peer)
     attempt_id = secrets.token_hex(8)
     now = services.clock()
     attempt = await services.staff.attempt(account, address, attempt_id, now)
     if not attempt.allowed:
+        # AUTH-6: the same answer for every name, known or not, and no password check at all.
+        services.metrics.refusals.labels(kind="sign_in").inc()
         headers = {"Retry-After": str(attempt.retry_after)}
         return _login_form(request, nonce, fields, status.HTTP_429_TOO_MANY_REQUESTS,
                            "login_throttled", headers)  # fmt: skip
@@ -82,10 +88,8 @@ async def _failed(services: Services, user: User | None, attempt: Attempt, now: 
     # Only names that exist go into the record: an unknown "name" may be a mistyped password.
     who = user.name if user else "?"
     await services.staff.audit(AuditKind.LOGIN_FAILED, who, now)
-    if attempt.locks_account:
-        await services.staff.audit(AuditKind.LOCKOUT, who, now, detail="account")
-    if attempt.locks_address:
-        await services.staff.audit(AuditKind.LOCKOUT, who, now, detail="address")
+    for lockout in attempt.lockouts:  # issue 8: every lockout is in the staff audit log
+        await services.staff.audit(AuditKind.LOCKOUT, who, now, detail=lockout.detail)
 
 
 async def _signed_in(
