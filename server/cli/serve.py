@@ -8,6 +8,7 @@ import gc
 import json
 import logging
 import os
+import resource
 import secrets
 import socket
 import time
@@ -27,6 +28,7 @@ from server.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 GC_THRESHOLDS = (50_000, 50, 100)
+FEW_OPEN_FILES = 4096  # below this, a few thousand viewers cannot connect: say so
 
 
 def add_parsers(commands: Any) -> None:
@@ -84,13 +86,16 @@ def _run_server(
     # them all (100-300 ms pauses at 5,000 viewers, seen in bench/): collect the young far less
     # often and the old almost never. Memory is freed by reference counting as before.
     gc.set_threshold(*GC_THRESHOLDS)
+    raise_open_files_limit()
     if settings.workers > 1:
         _run_workers(settings, ready_file, announce)
         return
-    options = fast_path.options()
+    options = _uvicorn_options(settings)
     config = uvicorn.Config(create_app(settings), loop="uvloop", **options)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and without it
+    # a kept-alive connection's responses wait ~40 ms for Nagle and delayed ACKs.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((settings.host, settings.port))
@@ -139,8 +144,41 @@ def _run_workers(
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        **fast_path.options(),
+        **_uvicorn_options(settings),
     )
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    try:
+        return fast_path.options(settings)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (workers inherit it), and say
+    what it is: every connection takes one, and the common default of 1,024 locks viewers out
+    long before the server is busy (issue 8). `/metrics` has it as `halyq_open_files_limit`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # Linux takes no more than its nr_open (2^20 by default) for an unlimited hard limit.
+    wanted = max(soft, 1 << 20) if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as error:
+            logger.warning("open files: cannot raise the limit to %d: %s", wanted, error)
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    few = limit < FEW_OPEN_FILES
+    logger.log(
+        logging.WARNING if few else logging.INFO,
+        "open files: the limit is %d (%d at start)%s",
+        limit,
+        soft,
+        "; too few for thousands of viewers: raise the hard limit (ulimit -Hn, LimitNOFILE=)"
+        if few
+        else "",
+    )
+    return limit
 
 
 def _as_environment(settings: Settings) -> dict[str, str]:

@@ -4,14 +4,19 @@
   `TRANSPORT`, so a batch is framed once (`text_frame`) and the same bytes are written to every
   viewer's transport, like `websockets.broadcast`, instead of passing through ASGI `send`
   (which re-encodes the text and needs a task) once per viewer.
+- `HttpProtocol` gives every new connection a deadline for its request and upgrade
+  (`HALYQ_HANDSHAKE_TIMEOUT`) and caps the unfinished ones per address: uvicorn's own protocol
+  holds idle and half-sent connections for ever. The rules are `server/fanout/admission.py`.
 - `FastPath` sends viewer sockets straight to their handler: every middleware layer Starlette
-  wraps around a call stays in memory for the connection's whole life (about 5 KB each).
-- `SETTINGS` are the options `halyq serve` runs uvicorn with.
+  wraps around a call stays in memory for the connection's whole life (about 5 KB each). Every
+  socket, viewer or staff, passes its admission first (per-address cap, handshake queue).
+- `options(settings)` are the options `halyq serve` runs uvicorn with: `SETTINGS`, plus the
+  trusted proxies whose `X-Forwarded-For` is believed (none by default).
 
-It leans on uvicorn's internals (`WebSocketsSansIOProtocol.handle_connect`, its `scope` and
-`transport`), checked by `problems()` against the versions it was written for. Any other ASGI
-server simply lends no transport, and the fan-out takes its generic path (a writer task per
-busy connection).
+It leans on uvicorn's internals (`WebSocketsSansIOProtocol.handle_connect`, `send`, its `scope`
+and `transport`; `HttpToolsProtocol`'s parser callbacks and its hand-over at an upgrade), checked
+by `problems()` against the versions it was written for. Any other ASGI server simply lends no
+transport, and the fan-out takes its generic path (a writer task per busy connection).
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
+from server.fanout.admission import Admission, Limits, Pending, open_files_limit, trusted_networks
 from server.wire import MAX_FRAME_BYTES
 
 logger = logging.getLogger(__name__)
@@ -38,7 +46,7 @@ TRANSPORT = "halyq.transport"
 WRITTEN_FOR = ("0.54.",)  # uvicorn releases whose internals this module was checked against
 
 SETTINGS: dict[str, Any] = {
-    "http": "httptools",
+    "http": "server.fanout.uvicorn:HttpProtocol",
     "ws": "server.fanout.uvicorn:WebSocketProtocol",
     "ws_max_size": MAX_FRAME_BYTES,
     "ws_per_message_deflate": False,
@@ -46,7 +54,7 @@ SETTINGS: dict[str, Any] = {
     "ws_ping_timeout": 20.0,
     "access_log": False,
     "log_config": None,
-    "proxy_headers": True,
+    "proxy_headers": False,  # X-Forwarded-For only from HALYQ_TRUSTED_PROXIES: see options()
     "server_header": False,
     "backlog": 4096,
     "timeout_graceful_shutdown": 5,
@@ -56,26 +64,128 @@ SETTINGS: dict[str, Any] = {
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     """Pass `--ws server.fanout.uvicorn:WebSocketProtocol` to uvicorn (`halyq serve` does)."""
 
+    _pending: Pending | None = None  # the handshake's deadline, handed over by `HttpProtocol`
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None:
             scope["extensions"][TRANSPORT] = {"transport": self.transport}
 
+    def adopt(self, pending: Pending) -> None:
+        """The upgrade's deadline runs on until the app accepts or refuses the socket."""
+        if self.handshake_complete:
+            pending.settle()
+        else:
+            self._pending = pending
 
-def options() -> dict[str, Any]:
-    """The options to run uvicorn with: `SETTINGS`, or uvicorn's own WebSocket protocol (the
-    generic path) if the installed uvicorn is not one the fast path was written for."""
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self._pending is not None and self.handshake_complete:
+            self._pending.settle()
+            self._pending = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._pending is not None:
+            self._pending.settle()
+            self._pending = None
+        super().connection_lost(exc)
+        # uvicorn never feeds the end of the stream to websockets' parser: left waiting for
+        # data, that generator and the connection hold each other, and every closed socket
+        # would stay in memory until a full collection (issue 8: memory after a storm).
+        self.conn.parser.close()
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """Pass `--http server.fanout.uvicorn:HttpProtocol` to uvicorn (`halyq serve` does): its
+    httptools protocol, with admission control's deadline and cap on unfinished connections."""
+
+    def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._admission = admission_of(config.loaded_app)
+        self._pending: Pending | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self._admission is not None:
+            host = self.client and self.client[0]
+            self._pending = self._admission.arrive(transport, host, len(self.connections))
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._admission is not None and self._pending is None:
+            self._pending = self._admission.again(self.transport)
+
+    def on_message_complete(self) -> None:
+        if not (self.parser.should_upgrade() and self._should_upgrade()):
+            self._settle()  # the request is in: the app takes the time it needs to answer
+        super().on_message_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:  # no admission control: another app, or its lifespan is off
+            super().handle_websocket_upgrade()
+            return
+        answer = pending.admission.refuse_early(self.client and self.client[0])
+        if answer is not None:  # a flood's refusal, before any WebSocket work for it
+            pending.settle()
+            self.transport.write(answer)
+            self.transport.close()
+            return
+        pending.upgrade()
+        super().handle_websocket_upgrade()
+        protocol = self.transport.get_protocol()
+        if isinstance(protocol, WebSocketProtocol):
+            protocol.adopt(pending)
+        else:  # uvicorn's own protocol (the generic path): the deadline ends here
+            pending.settle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._settle()
+        super().connection_lost(exc)
+
+    def _settle(self) -> None:
+        if self._pending is not None:
+            self._pending.settle()
+            self._pending = None
+
+
+def admission_of(app: Any) -> Admission | None:
+    """The admission control of our app inside uvicorn's wrappers (proxy headers, logging),
+    once its lifespan has started; None for any other app."""
+    for _ in range(8):
+        if isinstance(app, FastPath):
+            return app.admission
+        app = getattr(app, "app", None)
+    return None
+
+
+def options(settings: Limits | None = None) -> dict[str, Any]:
+    """The options to run uvicorn with: `SETTINGS`, believing `X-Forwarded-For` only from the
+    trusted proxies of `settings`, and with uvicorn's own protocols instead of ours (the
+    generic path) if the installed uvicorn is not one they were written for.
+
+    Raises:
+        ValueError: a trusted proxy is neither an address nor a network.
+    """
     found = problems()
-    if not found:
-        return SETTINGS
-    for problem in found:
-        logger.error("the WebSocket fast path is off: %s", problem)
-    return SETTINGS | {"ws": "websockets-sansio"}
+    chosen = SETTINGS
+    if found:
+        for problem in found:
+            logger.error("the WebSocket fast path is off: %s", problem)
+        chosen = SETTINGS | {"ws": "websockets-sansio"}
+        if _http_problems():
+            chosen |= {"http": "httptools"}
+    proxies = (
+        [] if settings is None else [str(n) for n in trusted_networks(settings.trusted_proxies)]
+    )
+    if proxies:  # uvicorn then believes X-Forwarded-For and -Proto from these peers only
+        chosen = chosen | {"proxy_headers": True, "forwarded_allow_ips": proxies}
+    return chosen
 
 
 def problems() -> list[str]:
-    """What differs in the installed uvicorn from what the fast path was written for."""
+    """What differs in the installed uvicorn from what our protocols were written for."""
     found = []
     if not uvicorn.__version__.startswith(WRITTEN_FOR):
         found.append(f"uvicorn {uvicorn.__version__} is not one of {', '.join(WRITTEN_FOR)}x")
@@ -83,9 +193,33 @@ def problems() -> list[str]:
     if hook is None or list(inspect.signature(hook).parameters) != ["self", "event"]:
         found.append("WebSocketsSansIOProtocol.handle_connect(self, event) is gone or changed")
     source = inspect.getsource(WebSocketsSansIOProtocol)
-    for needed in ("self.scope: WebSocketScope = {", "self.transport = transport"):
+    for needed in (
+        "self.scope: WebSocketScope = {",
+        "self.transport = transport",
+        "self.handshake_complete = True",
+        '"websocket.http.response.start"',
+    ):
         if needed not in source:
-            found.append(f"WebSocketsSansIOProtocol no longer sets {needed.split(':')[0]}")
+            found.append(f"WebSocketsSansIOProtocol no longer has {needed.split(':')[0]}")
+    return found + _http_problems()
+
+
+def _http_problems() -> list[str]:
+    found = []
+    for name, parameters in (
+        ("connection_made", ["self", "transport"]),
+        ("connection_lost", ["self", "exc"]),
+        ("on_message_begin", ["self"]),
+        ("on_message_complete", ["self"]),
+        ("handle_websocket_upgrade", ["self"]),
+    ):
+        hook = getattr(HttpToolsProtocol, name, None)
+        if hook is None or list(inspect.signature(hook).parameters) != parameters:
+            found.append(f"HttpToolsProtocol.{name}({', '.join(parameters)}) is gone or changed")
+    source = inspect.getsource(HttpToolsProtocol)
+    for needed in ("self.client = get_remote_addr", "self.transport.set_protocol(protocol)"):
+        if needed not in source:
+            found.append(f"HttpToolsProtocol no longer has {needed}")
     return found
 
 
@@ -133,7 +267,8 @@ Handler = Callable[[WebSocket], Awaitable[None]]
 
 
 class FastPath:
-    """The app, except that sockets on the given paths go straight to their handler.
+    """The app, except that sockets on the given paths go straight to their handler, and that
+    every socket passes admission control first (`server/fanout/admission.py`).
 
     `routes` maps a path pattern (its groups are the path parameters) to a handler that
     catches its own errors; everything else goes through `app` with its middleware.
@@ -144,13 +279,33 @@ class FastPath:
         self.state = app.state
         self.routes = app.routes
         self._routes = [(re.compile(p), h, names) for p, (h, names) in routes.items()]
+        self._admission: Admission | None = None
+
+    @property
+    def admission(self) -> Admission | None:
+        """Admission control, from the settings and metrics the lifespan made (None before)."""
+        if self._admission is None:
+            services = getattr(self.state, "services", None)
+            if services is None:
+                return None
+            self._admission = Admission(
+                services.settings, services.metrics.refusals, open_files_limit()
+            )
+        return self._admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            for pattern, handler, names in self._routes:
-                if match := pattern.fullmatch(scope["path"]):
-                    scope["app"] = self.app
-                    scope["path_params"] = dict(zip(names, match.groups(), strict=True))
-                    await handler(WebSocket(scope, receive, send))
-                    return
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+        elif (admission := self.admission) is None:
+            await self._socket(scope, receive, send)
+        else:
+            await admission.serve(scope, receive, send, self._socket)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for pattern, handler, names in self._routes:
+            if match := pattern.fullmatch(scope["path"]):
+                scope["app"] = self.app
+                scope["path_params"] = dict(zip(names, match.groups(), strict=True))
+                await handler(WebSocket(scope, receive, send))
+                return
         await self.app(scope, receive, send)
