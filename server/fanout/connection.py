@@ -47,6 +47,16 @@ class Batch:
         return Batch(kept, self.last_id) if kept else None
 
 
+class Notice:
+    """A frame that is no event of the record (an alert, a status): told to one connection
+    in its place among the batches, never trimmed or skipped as events are."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 class Connection:
     """One socket as the hub sees it.
 
@@ -81,7 +91,7 @@ class Connection:
         self._lent = lent
         self.limit = limit
         self.on_lag = on_lag
-        self.frames: deque[Batch] = deque()
+        self.frames: deque[Batch | Notice] = deque()
         self.size = 0
         self.lagging = False
         self.closed = False
@@ -113,6 +123,19 @@ class Connection:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
         return True
 
+    def tell(self, text: str) -> None:
+        """Send a frame that is no event (see `Notice`) after what was handed out before it."""
+        if self.lagging or self.closed:
+            return
+        lent = self._lent
+        if lent is not None and not self._held:
+            lent.write(text_frame(text.encode()))
+            return
+        self.frames.append(Notice(text))
+        self.size += len(text)
+        if self._writer is None and not self._held:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+
     def _fell_behind(self) -> bool:
         self.lagging = True
         self.frames.clear()
@@ -128,9 +151,22 @@ class Connection:
         self._since = id_key(since)
         self._held = False
         for batch in waiting:
-            if not self.push(batch):
+            if isinstance(batch, Notice):
+                self.tell(batch.text)
+            elif not self.push(batch):
                 self.on_lag()
                 return
+
+    def retire(self) -> None:
+        """The socket's handler is done: let go of its callbacks. They are its session's
+        methods, and the session holds this connection: a cycle that only a full collection
+        would free, with the socket's every object, long after the socket closed. A server
+        that collects rarely (`halyq serve`) would keep a reconnect storm's worth of them."""
+        self.closed = True
+        self.frames.clear()
+        self.size = 0
+        self._send = _sent_nowhere
+        self.on_lag = _nothing
 
     def abort(self) -> None:
         """Drop the connection at once (a client that has not read for too long)."""
@@ -151,3 +187,11 @@ class Connection:
             self.size = 0
         finally:
             self._writer = None
+
+
+async def _sent_nowhere(text: str) -> None:
+    """A retired connection's send."""
+
+
+def _nothing() -> None:
+    """A retired connection's `on_lag`."""

@@ -5,6 +5,12 @@ that has connections (`server/fanout/audiences.py`) and hands the same frame to 
 audience's connections. A lone event goes out at once; while fan-out is busy, what piles up
 goes as one frame, at most `max_delay` late. Nothing outside this module touches a feed's
 state: connections join through `Hub.join` and read through their `Subscription`.
+
+Catch-ups share reads (FLT-4): a feed answers resumes and recent histories from its window of
+the record (`server/fanout/window.py`), and viewers that join together share one snapshot
+read. Every second or so a feed checks that the record has not gone back (FLT-6,
+`server/fanout/continuity.py`); if it has, every connection is told to resume, and resumes from
+the old epoch reload.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ from moderation.audiences import PublicEvent, viewer_history
 from moderation.board import Board, Update
 from moderation.events import CommentHidden, CommentReleased, Event
 from moderation.model import Item
-from server.fanout.audiences import Audience
+from server.fanout.audiences import STAFF, STAFF_WITH_CONTACTS, Audience
 from server.fanout.connection import Batch, Connection
+from server.fanout.continuity import Continuity, Discontinuity
+from server.fanout.sweeper import Sweeper
+from server.fanout.window import Gather, Window
 from server.metrics import Metrics
-from server.store import Entry, Store, StoreUnavailable
+from server.store import Entry, Snapshot, Store, StoreUnavailable
 from server.wire import id_key
 
 logger = logging.getLogger(__name__)
@@ -39,6 +48,10 @@ DUTY = 0.5  # while busy, fan-out takes at most this share of the time; the rest
 # (`gc.freeze`; reference counting still frees it), so no full collection scans it while
 # holding the event loop.
 FREEZE_AFTER = 5000
+CHECK_EVERY = 1.0  # seconds between two looks at the record's epoch and ids (FLT-6: within 5 s)
+SEAMS = 32  # batches read before the record is looked at again, however soon
+FILL_TRIES = 3  # window fills a catch-up waits for before it gives up and says reload
+MODERATORS = (STAFF, STAFF_WITH_CONTACTS)  # audiences told about a discontinuity
 
 
 class Subscription:
@@ -71,12 +84,57 @@ class Subscription:
         assert self._feed.board is not None
         return list(self._feed.board.items.values())
 
+    @property
+    def epoch(self) -> str:
+        """The record's epoch: a client resumes with it, and reloads when it changed."""
+        return self._feed.continuity.epoch or ""
+
+    def alerts(self) -> list[str]:
+        """Discontinuity frames of this meeting that moderators should see (FLT-6)."""
+        return list(self._feed.continuity.alerts)
+
+    async def snapshot(self, after: str = "0-0") -> Snapshot:
+        """The board's public snapshot for a client that has everything up to `after`: one
+        the feed read since it delivered anything newer, else one read now, shared with every
+        client that asks meanwhile (a storm makes a few reads, not one per viewer)."""
+        return await self._feed.snapshot(after)
+
+    async def since(self, after: str, limit: int) -> list[Entry] | None:
+        """The entries after `after`, up to `position` (moved on to the feed's), or None when
+        the client must reload: more than `limit` missed, or `after` is no event of the
+        record. Served from the feed's window; catch-ups that reach further back share reads.
+        """
+        feed = self._feed
+        if id_key(after) > id_key(feed.position):
+            return await feed.ahead(after)  # the client has what this feed has not read yet
+        feed.window.want(limit + 1)
+        for _ in range(FILL_TRIES):
+            if feed.window.knows(after, limit):
+                self.position = feed.position
+                return feed.window.missed(after, limit)
+            await feed.fill()
+        return None
+
+    async def recent(self, count: int) -> list[Entry]:
+        """The last `count` entries, up to `position` (moved on to the feed's)."""
+        feed = self._feed
+        feed.window.want(count)
+        for _ in range(FILL_TRIES):
+            if (recent := feed.window.recent(count)) is not None:
+                self.position = feed.position
+                return recent
+            await feed.fill()
+        feed.hub.metrics.resume_reads.inc()
+        return await feed.hub.store.record.recent(feed.meeting_id, self.position, count=count)
+
     def release(self, since: str) -> None:
         """The client has everything up to `since`: deliver what comes after, from now on."""
         self.conn.release(since)
 
     def leave(self) -> None:
+        """The socket is done: no more batches, and the connection lets go of it."""
         self._feed.leave(self.conn, self.audience)
+        self.conn.retire()
 
 
 class Feed:
@@ -95,21 +153,37 @@ class Feed:
         self.task: asyncio.Task[None] | None = None
         self._empty_since = time.monotonic()
         self._next_at = 0.0
+        self.continuity = hub.continuity(meeting_id)
+        self.window = Window(self.position)
+        self._snapshots: Gather[Snapshot] = Gather(lambda: hub.store.board.snapshot(meeting_id))
+        self._snapshot: Snapshot | None = None
+        self._fills: Gather[None] = Gather(self._fill, fresh=False)  # a fill serves all below
+        self._seams: list[str] = []  # ids reads started from: each must stay in the record
+        self._from_entry = False  # whether `position` is an event of the record as it is now
+        self._look_at = 0.0
 
     async def start(self) -> None:
-        """Find the stream's end, then the meeting (so no change between them is missed)."""
+        """Find the stream's end, then the meeting (so no change between them is missed), and
+        see that the record has not gone back since this process last knew it."""
         store = self.hub.store
         try:
             self.position = await store.record.last_id(self.meeting_id)
             self.meeting = await store.meetings.get(self.meeting_id)
             # Read after the position: a change since is in the stream too, and applies again.
             self.hidden = await store.board.hidden(self.meeting_id)
+            lost = await self.continuity.check(store.epochs, self.continuity.anchors())
         except BaseException as error:
             self.failure = error
             raise
         finally:
             self.ready.set()
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.window = Window(self.position)
+        self._from_entry = self.position != "0-0"
+        if lost is not None:
+            self.hub.metrics.discontinuities.inc()
+        loop = asyncio.get_running_loop()
+        self._look_at = loop.time() + CHECK_EVERY
+        self.task = loop.create_task(self._run())
 
     @property
     def connections(self) -> int:
@@ -119,7 +193,9 @@ class Feed:
         members = self.members.get(audience)
         if members is None:
             return
-        members.discard(conn)
+        if conn in members:
+            members.discard(conn)
+            self.hub.sweeper.left()
         if not members:
             del self.members[audience]
             if not any(a.board for a in self.members):
@@ -129,6 +205,7 @@ class Feed:
         backoff = 0.1
         while not self._idle_for_long():
             try:
+                await self._look_at_record()
                 entries = await self._next_batch()
                 backoff = 0.1
             except StoreUnavailable as error:
@@ -143,8 +220,8 @@ class Feed:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
+            self.hub.clear_problem(f"feed {self.meeting_id}")
             if entries:
-                self.hub.clear_problem(f"feed {self.meeting_id}")
                 await self._dispatch(entries)
         self.hub.forget(self)
 
@@ -156,6 +233,49 @@ class Feed:
                 self.leave(conn, audience)
                 conn.on_lag()
 
+    async def _look_at_record(self) -> None:
+        """FLT-6: every `CHECK_EVERY` seconds (or `SEAMS` reads), see that the record kept
+        its epoch, its last id and every entry a read started from since the last look."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._look_at and len(self._seams) < SEAMS:
+            return
+        seams, self._seams = self._seams, []
+        try:
+            lost = await self.continuity.check(self.hub.store.epochs, seams)
+        except BaseException:
+            self._seams[:0] = seams  # looked at next time
+            raise
+        self._look_at = loop.time() + CHECK_EVERY
+        if lost is not None:
+            await self._lost(lost)
+
+    async def _lost(self, lost: Discontinuity) -> None:
+        """The record went back: forget what was read from it, tell moderators what is gone,
+        and have every connection resume (under the new epoch, a resume reloads)."""
+        self.hub.metrics.discontinuities.inc()
+        self.window.reset(self.position)
+        self._snapshot = None
+        self._from_entry = False  # `position` is past the record's end now (XSETID moved it)
+        frame = lost.frame()
+        for audience in MODERATORS:
+            for conn in list(self.members.get(audience, ())):
+                conn.tell(frame)
+        self._drop_everyone()
+        self.board = None  # folded again from the record for the next console
+        self.hidden = await self.hub.store.board.hidden(self.meeting_id)  # last: it may fail
+
+    @property
+    def _reading(self) -> bool:
+        """The reader's last read of the record worked."""
+        return f"feed {self.meeting_id}" not in self.hub.problems
+
+    def _seam(self, start: str) -> None:
+        """A read that started from `start` returned entries: `start` must stay in the record
+        (if the record loses it, a later look sees the gap even after new appends)."""
+        if self._from_entry:
+            self._seams.append(start)
+        self._from_entry = True
+
     def _idle_for_long(self) -> bool:
         if self.members:
             self._empty_since = time.monotonic()
@@ -164,18 +284,54 @@ class Feed:
 
     async def _next_batch(self) -> list[Entry]:
         record = self.hub.store.record
-        entries = await record.read(
-            self.meeting_id, self.position, count=READ_COUNT, block_ms=BLOCK_MS
-        )
+        start = self.position
+        entries = await record.read(self.meeting_id, start, count=READ_COUNT, block_ms=BLOCK_MS)
+        if entries:
+            self._seam(start)
         wait = self._next_at - asyncio.get_running_loop().time()
         if entries and wait > 0:
             # Busy: let events pile up into one frame instead of one frame each.
             await asyncio.sleep(wait)
-            more = await record.read(self.meeting_id, entries[-1][0], count=READ_COUNT, block_ms=0)
+            start = entries[-1][0]
+            more = await record.read(self.meeting_id, start, count=READ_COUNT, block_ms=0)
+            if more:
+                self._seam(start)
             entries.extend(more)
         return entries
 
+    async def snapshot(self, after: str) -> Snapshot:
+        """A snapshot as of at least `position` and `after`: every event after it reaches the
+        client, in its catch-up or live (see `Subscription.snapshot`)."""
+        kept = self._snapshot
+        needed = max(id_key(self.position), id_key(after))
+        if kept is not None and id_key(kept.as_of) >= needed and self._reading:
+            return kept  # (while the reader fails, a new socket learns it: 1013, as before)
+        fresh = await self._snapshots.get()
+        if self._snapshot is None or id_key(fresh.as_of) > id_key(self._snapshot.as_of):
+            self._snapshot = fresh
+        return fresh
+
+    async def fill(self) -> None:
+        """Read what the window lacks below its floor: once for every catch-up waiting."""
+        await self._fills.get()
+
+    async def _fill(self) -> None:
+        window = self.window
+        asked, floor, generation = window.shortfall(), window.floor, window.generation
+        self.hub.metrics.resume_reads.inc()
+        older = await self.hub.store.record.recent(self.meeting_id, window.floor_id, count=asked)
+        window.prepend(older, asked, floor, generation)
+
+    async def ahead(self, after: str) -> list[Entry] | None:
+        """A resume from past this feed's position (another process read further): nothing
+        to send if `after` is an event of the record, else a reload."""
+        self.hub.metrics.resume_reads.inc()
+        found = await self.hub.store.record.range(self.meeting_id, after, after, count=1)
+        return [] if found else None
+
     def _fold(self, event_id: str, event: Event) -> Update:
+        if (client_msg_id := getattr(event, "client_msg_id", None)) is not None:
+            self.continuity.acked(client_msg_id, event_id)  # what a loss would be told
         if isinstance(event, MeetingStarted | MeetingEnded):
             self.meeting = apply(self.meeting, event, meeting_id=self.meeting_id)
         elif isinstance(event, CommentHidden):
@@ -190,6 +346,8 @@ class Feed:
         began = loop.time()
         updates = [self._fold(event_id, event) for event_id, event in entries]
         self.position = entries[-1][0]
+        self.window.add(entries)
+        self.continuity.saw(self.position)
         cost = loop.time() - began
         # The smallest audiences first: a few consoles need not wait for every viewer.
         for audience, members in sorted(self.members.items(), key=lambda a: len(a[1])):
@@ -254,11 +412,14 @@ class Hub:
         self.metrics = metrics
         self.max_delay = max_delay
         self._feeds: dict[str, Feed] = {}
+        self._continuity: dict[str, Continuity] = {}
+        self.sweeper = Sweeper()
         self.problems: dict[str, str] = {}
 
     async def join(self, meeting_id: str, conn: Connection, audience: Audience) -> Subscription:
         """Attach `conn` to the meeting's feed as one of `audience`, starting the feed if needed
         (and folding the board, if the audience reads it)."""
+        self.sweeper.moved()
         feed = self._feeds.get(meeting_id)
         if feed is None:
             feed = self._feeds[meeting_id] = Feed(self, meeting_id)
@@ -289,6 +450,18 @@ class Hub:
             return feed.meeting
         return await self.store.meetings.get(meeting_id)
 
+    def continuity(self, meeting_id: str) -> Continuity:
+        """What this process knows of the meeting's record (kept while feeds come and go)."""
+        found = self._continuity.get(meeting_id)
+        if found is None:
+            found = self._continuity[meeting_id] = Continuity(meeting_id)
+        return found
+
+    def acked(self, meeting_id: str, client_msg_id: str, event_id: str) -> None:
+        """A comment or question was acknowledged with `event_id`: remembered (a bounded
+        number per meeting), so that a loss of history can name it to moderators (FLT-6)."""
+        self.continuity(meeting_id).acked(client_msg_id, event_id)
+
     def forget(self, feed: Feed) -> None:
         if self._feeds.get(feed.meeting_id) is feed:
             del self._feeds[feed.meeting_id]
@@ -307,6 +480,7 @@ class Hub:
         return sum(feed.connections for feed in self._feeds.values())
 
     async def close(self) -> None:
+        self.sweeper.stop()
         tasks = [feed.task for feed in self._feeds.values() if feed.task is not None]
         for task in tasks:
             task.cancel()
@@ -314,3 +488,16 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._feeds.clear()
+
+    def tell_everyone(self, text: str) -> int:
+        """Send `text` (a `status` frame, see `server/health.py`) to every open connection of
+        this process, viewers and consoles alike; returns how many were told. Each gets it in
+        its place among its batches (`Connection.tell`): one still catching up, after that."""
+        told = 0
+        for feed in list(self._feeds.values()):
+            for members in list(feed.members.values()):
+                for conn in list(members):
+                    if not (conn.closed or conn.lagging):
+                        conn.tell(text)
+                        told += 1
+        return told

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import random
+
 import pytest
 
-from moderation import Meeting, PostComment, Submission
+from moderation import AskQuestion, Meeting, Moderate, PostComment, Submission
 from server.settings import Settings
 from server.store import Store
-from server.usecases import Posted, UseCases, submit
-from tests.helpers import PROTOCOLS, LiveServer, catch_up, live_server, recv_json, recv_until
+from server.usecases import Asked, Posted, UseCases, act, submit
+from tests.helpers import (
+    PROTOCOLS,
+    LiveServer,
+    catch_up,
+    live_server,
+    recv_json,
+    recv_until,
+    wait_for,
+)
+from tests.viewers import Viewer, closing, gather_all, in_order_once
 
 pytestmark = pytest.mark.anyio
 
@@ -92,3 +104,71 @@ async def test_a_client_whose_history_is_gone_is_told_to_reload(
         async with server.socket(live_meeting.id, after="1-0") as ws:  # an id never in the stream
             hello, _ = await catch_up(ws)
             assert hello.get("reload") is True
+        # An event of the record, but under another epoch (FLT-6): the record lost history
+        # since, as far as the client can know, so it reloads; its own epoch resumes.
+        older, last = await post(store, live_meeting, 2, "last")
+        viewer = Viewer()
+        viewer.last, viewer.epoch = older, "an-older-epoch"  # one missed: well within the limit
+        async with closing([viewer]):
+            hello = await viewer.open(server.url, live_meeting.id)
+            assert (viewer.reloads, viewer.ids[-1]) == (1, last)
+            viewer.last = last
+            await viewer.open(server.url, live_meeting.id)
+            assert (viewer.reloads, viewer.epoch) == (1, hello["epoch"])
+
+
+async def test_dur7_viewers_dropped_again_and_again_end_with_every_item_once_in_order(
+    settings: Settings, store: Store, live_meeting: Meeting
+) -> None:
+    """DUR-7 (CI tier): 20 viewers lose their connection three times each, at random, while
+    a moderator approves 100 questions, and resume; one more stays away past the resume
+    window (`HALYQ_RESUME_LIMIT`) and is told to reload. The full tier (1,000 viewers) is
+    `bench/reliability/storm.py`."""
+    cases, rng = UseCases(store=store), random.Random(7)
+    questions = [await asked(cases, live_meeting, n) for n in range(100)]
+    approved: list[str] = []
+    limits = settings.replace(resume_limit=40, history_limit=500)
+    viewers, away = [Viewer() for _ in range(20)], Viewer()
+    async with live_server(limits) as server, closing([*viewers, away]):
+        await gather_all(*(v.open(server.url, live_meeting.id) for v in [*viewers, away]))
+
+        async def moderate() -> None:
+            for question in questions:
+                command = Moderate(action="approve", item=question, version=1)
+                approved.append((await act(cases, live_meeting, command, by="aliya")).id)
+
+        def past(number: int) -> bool:
+            return len(approved) > number
+
+        def shown(viewer: Viewer, number: int) -> bool:
+            return past(number) and viewer.has_seen(approved[number])
+
+        async def come_and_go(viewer: Viewer, gaps: list[tuple[int, int]]) -> None:
+            for seen, back in gaps:  # drop once approval `seen` is shown; back after `back`
+                await viewer.read_until(functools.partial(shown, number=seen))
+                viewer.drop()
+                await wait_for(functools.partial(past, back), what="more approvals")
+                await viewer.open(server.url, live_meeting.id)
+            await wait_for(lambda: len(approved) == len(questions), what="every approval")
+            await viewer.read_until(lambda v: v.has(approved[-1:]))
+
+        def short_gaps() -> list[tuple[int, int]]:
+            starts = sorted(rng.sample(range(5, 80), 3))
+            return [(start, start + rng.randint(1, 15)) for start in starts]
+
+        await gather_all(
+            moderate(),
+            *(come_and_go(viewer, short_gaps()) for viewer in viewers),
+            come_and_go(away, [(10, 70)]),  # 60 missed: more than the window of 40
+        )
+    for viewer in [*viewers, away]:
+        in_order_once(viewer.ids, approved)
+    assert {(v.resumes, v.reloads) for v in viewers} == {(3, 0)}
+    assert (away.resumes, away.reloads) == (1, 1)
+
+
+async def asked(cases: UseCases, meeting: Meeting, number: int) -> str:
+    command = AskQuestion(client_msg_id=f"q{number}", name="Дана", text=f"Сұрақ {number}?")
+    outcome = await submit(cases, meeting, Submission(what=command, sender=f"v{number}"))
+    assert isinstance(outcome, Asked), outcome
+    return outcome.id
