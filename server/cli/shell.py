@@ -31,6 +31,9 @@ def redis_url(settings: Settings) -> Iterator[str]:
         yield settings.redis_url
         return
     with EmbeddedRedis(settings.data_dir) as embedded:
+        # Restarted whenever it dies, also under `halyq serve --workers N`, whose app processes
+        # do not own it (the app supervises it itself when it runs in this process).
+        embedded.supervise()
         yield embedded.url
 
 

@@ -1,34 +1,83 @@
-"""The embedded Redis: a private, durable `redis-server` under the data folder.
+"""The embedded Redis: a private, durable `redis-server` under the data folder, and its supervisor.
 
 `halyq serve` without REDIS_URL starts one on a unix socket with `appendonly yes` and
 `appendfsync always` (an ack means the append is on disk), and stops it on exit. Other commands
 run meanwhile on the same data folder (`halyq meeting ...`) find it and use it as guests.
+
+Once the app supervises it (`supervise`), a server that dies (`kill -9`, an AOF write error on a
+full disk, anything) is reaped and started again on the same folder, socket and lock, with
+backoff; a start that fails (a full disk, a corrupt append-only file) is reported with the
+reason from `redis.log` and tried again until it works (FLT-1, FLT-7).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import enum
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 logger = logging.getLogger(__name__)
 
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux; keep a margin
+# Restarts: the first soon after a death, then doubling while starts keep failing, capped so
+# that commenting resumes within 5 s of Redis being able to run again.
+FIRST_DELAY = 0.2
+MAX_DELAY = 3.0
+STABLE_AFTER = 30.0  # a server that ran this long died by accident: the backoff starts over
+# With `appendfsync always` Redis exits on its first failed write, so one started on a full disk
+# would die at the first comment: it is started only once this much is free again (FLT-7).
+MIN_FREE_BYTES = 1 << 20
+SPACE_POLL = 0.5  # seconds between two looks at the free space while short of it
+LOG_TAIL = 8192  # bytes of `redis.log` read for the reason of an exit
+# `redis.log` lines: "pid:role date time level message"; `#` marks warnings.
+LOG_LINE = re.compile(r"^\d+:[A-Z] .+? # (?P<message>.+)$")
+# Warnings Redis writes at every start: they never say why it stopped.
+ROUTINE = ("oO0OoO0OoO0Oo", "Redis version=", "Configuration loaded", "Server initialized",
+           "WARNING ")  # fmt: skip
 
 
 class EmbeddedRedisError(RuntimeError):
     """The embedded Redis could not be found, started or reached."""
+
+
+class State(enum.StrEnum):
+    """Where the supervised server is: serving, being started again, or failing to start."""
+
+    RUNNING = "running"
+    RESTARTING = "restarting"
+    START_FAILED = "start_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Supervision:
+    """What the supervisor knows now. `detail` says why it is not running (it may name files:
+    for the log and operators, not the public); `restarts` counts successful restarts."""
+
+    state: State
+    detail: str = ""
+    restarts: int = 0
+    pid: int | None = None
+
+
+Listener = Callable[[Supervision], None]
 
 
 def redis_binary() -> str:
@@ -63,12 +112,23 @@ def socket_path(data_dir: Path) -> Path:
 class EmbeddedRedis:
     """Start (or join) the data folder's Redis; `stop` ends it only if this process started it."""
 
+    # The servers this process started, by URL: an app given the URL finds its supervisor here.
+    _owned: ClassVar[dict[str, EmbeddedRedis]] = {}
+
     def __init__(self, data_dir: Path, *, timeout: float = 60.0) -> None:
         self.data_dir = data_dir.resolve()
         self.socket = socket_path(self.data_dir)
+        self.log = self.data_dir / "redis.log"
         self.timeout = timeout
         self.process: subprocess.Popen[bytes] | None = None
         self._lock_fd: int | None = None
+        self._guard = threading.Lock()  # a spawn and a stop never interleave
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self._listeners: list[Listener] = []
+        self._supervision = Supervision(State.RUNNING)
+        self._log_mark = 0
+        self._spawned_at = 0.0
 
     @property
     def url(self) -> str:
@@ -76,7 +136,18 @@ class EmbeddedRedis:
 
     @property
     def owned(self) -> bool:
-        return self.process is not None
+        """Whether this process started the server (and holds the folder's lock)."""
+        return self._lock_fd is not None
+
+    @property
+    def supervision(self) -> Supervision:
+        return self._supervision
+
+    @classmethod
+    def serving(cls, url: str) -> EmbeddedRedis | None:
+        """The embedded Redis this process started at `url`, if it did (`halyq serve` starts it
+        before the app, which is handed only its URL)."""
+        return cls._owned.get(url)
 
     def start(self) -> EmbeddedRedis:
         """Start the server, or join the one another process runs on this folder."""
@@ -97,18 +168,42 @@ class EmbeddedRedis:
                     raise EmbeddedRedisError(
                         f"the Redis of {self.data_dir} is locked but does not answer"
                     ) from None
-                time.sleep(0.05)  # the owner is starting or stopping: look again
+                time.sleep(0.05)  # the owner is starting, restarting or stopping: look again
                 continue
             break
         self._lock_fd = lock_fd
-        self._spawn(deadline)
+        self._stopping.clear()
+        try:
+            self._spawn(deadline)
+        except EmbeddedRedisError:
+            self.stop()  # and let the folder go: it may be started again once fixed
+            raise
+        self._owned[self.url] = self
         return self
 
     def _spawn(self, deadline: float) -> None:
+        """Start redis-server and wait until it answers; on failure nothing of it is left
+        running, and the folder stays locked (a restart tries again on the same lock)."""
+        with self._guard:
+            if self._stopping.is_set():
+                raise EmbeddedRedisError("the embedded Redis is stopping")
+            self.process = process = self._popen()
+        while not _answers(self.socket):
+            if process.poll() is not None:
+                raise EmbeddedRedisError(f"redis-server exited at start; see {self.log}")
+            if time.monotonic() > deadline or self._stopping.is_set():
+                process.kill()
+                process.wait()
+                raise EmbeddedRedisError(f"redis-server did not answer within {self.timeout}s")
+            time.sleep(0.02)
+        self._spawned_at = time.monotonic()
+        logger.info("embedded Redis (pid %d) serves %s", process.pid, self.data_dir)
+
+    def _popen(self) -> subprocess.Popen[bytes]:
         assert self._lock_fd is not None
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()  # left by a server that was killed
-        log = self.data_dir / "redis.log"
+        self._log_mark = _size(self.log)  # the reason of an exit is in what comes after
         command = [
             redis_binary(),
             "--port", "0",
@@ -119,33 +214,155 @@ class EmbeddedRedis:
             "--appendfsync", "always",
             "--aof-load-truncated", "yes",
             "--daemonize", "no",
-            "--logfile", str(log),
+            "--logfile", str(self.log),
             "--save", "3600 1 300 100 60 10000",
         ]  # fmt: skip
+        linux = sys.platform == "linux"
+        if linux:
+            _prctl()  # resolved here: the child between fork and exec only calls it
         # The server inherits the lock, so a second server can never open the same files, and
-        # dies with this process (Linux), so a killed `halyq serve` leaves no orphan behind.
-        self.process = subprocess.Popen(
+        # dies with the thread that started it (Linux), so a killed `halyq serve` leaves no
+        # orphan behind.
+        return subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             pass_fds=(self._lock_fd,),
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_die_with_parent if linux else None,
         )
-        while not _answers(self.socket):
-            if self.process.poll() is not None:
-                self.stop()  # and let the folder go: it may be started again once fixed
-                raise EmbeddedRedisError(f"redis-server exited at start; see {log}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise EmbeddedRedisError(f"redis-server did not answer within {self.timeout}s")
-            time.sleep(0.02)
-        logger.info("embedded Redis (pid %d) serves %s", self.process.pid, self.data_dir)
+
+    # Supervision
+
+    def supervise(self) -> None:
+        """Restart the server whenever it dies, until `stop` (once; a guest has nothing to do)."""
+        if not self.owned or self._supervisor is not None:
+            return
+        process = self.process
+        assert process is not None
+        self._supervision = Supervision(State.RUNNING, pid=process.pid)
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="embedded-redis-supervisor", daemon=True
+        )
+        self._supervisor.start()
+
+    def listen(self, listener: Listener) -> None:
+        """Call `listener` (from the supervisor's thread) with every change of `supervision`."""
+        self._listeners.append(listener)
+
+    def unlisten(self, listener: Listener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _supervise(self) -> None:
+        delay = FIRST_DELAY
+        while True:
+            process = self.process
+            if process is None:  # stopped meanwhile
+                return
+            code = process.wait()  # reaps it: no zombie is left behind
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - self._spawned_at > STABLE_AFTER:
+                delay = FIRST_DELAY
+            why = self._exit_reason(process, code)
+            logger.error("EMBEDDED REDIS DIED: %s; starting it again", why)
+            self._report(State.RESTARTING, why)
+            restarted = self._restart(delay)
+            if restarted is None:
+                return
+            delay = restarted
+
+    def _restart(self, delay: float) -> float | None:
+        """Start the server again after `delay`, backing off while it fails; returns the delay
+        to begin with after its next death (None: stopping)."""
+        while not self._stopping.wait(delay):
+            if (short := self._short_of_space()) is not None:
+                self._failed(short)
+                delay = SPACE_POLL  # a look at the disk costs nothing: start once it is freed
+                continue
+            delay = min(delay * 2, MAX_DELAY)
+            try:
+                self._spawn(time.monotonic() + self.timeout)
+            except (EmbeddedRedisError, OSError) as error:
+                if self._stopping.is_set():
+                    return None
+                self._failed(self._start_failure(error))
+                continue
+            process = self.process
+            assert process is not None
+            restarts = self._supervision.restarts + 1
+            logger.warning("embedded Redis is back (pid %d, restart %d)", process.pid, restarts)
+            self._report(State.RUNNING, restarts=restarts)
+            return delay
+        return None
+
+    def _failed(self, why: str) -> None:
+        before = self._supervision
+        if before.state is not State.START_FAILED or before.detail != why:
+            logger.error("EMBEDDED REDIS CANNOT START: %s; trying again", why)
+        self._report(State.START_FAILED, why)
+
+    def _report(self, state: State, detail: str = "", restarts: int | None = None) -> None:
+        process = self.process
+        pid = process.pid if state is State.RUNNING and process is not None else None
+        count = self._supervision.restarts if restarts is None else restarts
+        now = Supervision(state, detail, count, pid)
+        if now == self._supervision:
+            return
+        self._supervision = now
+        for listener in list(self._listeners):
+            try:
+                listener(now)
+            except Exception:  # a listener's bug must not stop the supervisor
+                logger.exception("a listener of the embedded Redis failed")
+
+    def _exit_reason(self, process: subprocess.Popen[bytes], code: int) -> str:
+        how = (
+            f"was killed by {signal.Signals(-code).name}"
+            if code < 0
+            else f"exited with status {code}"
+        )
+        said = "; ".join(self._logged())
+        short = self._short_of_space()
+        return "; ".join(part for part in (f"redis-server (pid {process.pid}) {how}", said, short)
+                         if part)  # fmt: skip
+
+    def _start_failure(self, error: Exception) -> str:
+        said = "; ".join(self._logged())
+        if isinstance(error, EmbeddedRedisError) and said:
+            return f"redis-server exited at start: {said}"
+        return str(error)
+
+    def _logged(self) -> list[str]:
+        """The last warnings `redis.log` got since the server was started: why it stopped."""
+        try:
+            with self.log.open("rb") as file:
+                file.seek(max(self._log_mark, _size(self.log) - LOG_TAIL))
+                tail = file.read(LOG_TAIL).decode("utf-8", "replace")
+        except OSError:
+            return []
+        found = [m["message"].strip() for line in tail.splitlines() if (m := LOG_LINE.match(line))]
+        return [message for message in found if not message.startswith(ROUTINE)][-2:]
+
+    def _short_of_space(self) -> str | None:
+        try:
+            stats = os.statvfs(self.data_dir)
+        except OSError as error:
+            return f"the data folder cannot be read: {error.strerror}"
+        free = stats.f_bavail * stats.f_frsize
+        if free >= MIN_FREE_BYTES:
+            return None
+        return f"no space left on the data folder's disk ({free // 1024} KiB free)"
+
+    # Stopping
 
     def stop(self) -> None:
         """Shut the server down cleanly (it saves and fsyncs) if this process started it."""
-        process, self.process = self.process, None
+        self._stopping.set()
+        with self._guard:
+            process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -153,6 +370,11 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join()
+        if self._owned.get(self.url) is self:
+            del self._owned[self.url]
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -176,7 +398,19 @@ def _answers(path: Path) -> bool:
         return False
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+@functools.cache
+def _prctl() -> Callable[..., int]:
+    prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    return prctl
+
+
 def _die_with_parent() -> None:
     pr_set_pdeathsig = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    _prctl()(pr_set_pdeathsig, signal.SIGTERM)
