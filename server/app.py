@@ -13,10 +13,11 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from server.fanout.hub import Hub
 from server.fanout.uvicorn import FastPath
+from server.health import Health, announce
 from server.metrics import Metrics
 from server.services import Services
 from server.settings import Settings
-from server.store import Durability, DurabilityReport, Store, StoreUnavailable
+from server.store import Store, StoreUnavailable
 from server.store.embedded import EmbeddedRedis
 from server.usecases import UseCases
 from server.web import (
@@ -36,7 +37,6 @@ from server.web.viewer import viewer_socket
 
 logger = logging.getLogger(__name__)
 
-DURABILITY_RECHECK = 30.0
 STARTUP_ATTEMPTS = 50
 # Viewer sockets are nearly all connections: they skip Starlette's layers (see `FastPath`).
 FAST_SOCKETS = {r"/ws/meetings/([^/]+)": (viewer_socket, ("meeting_id",))}
@@ -73,8 +73,9 @@ def create_app(settings: Settings | None = None) -> FastPath:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with _running(settings) as services:
+        async with _running(settings) as (services, health):
             app.state.services = services
+            app.state.health = health  # viewer and console sockets greet with its status
             yield
 
     app = Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
@@ -84,16 +85,34 @@ def create_app(settings: Settings | None = None) -> FastPath:
 
 
 @contextlib.asynccontextmanager
-async def _running(settings: Settings) -> AsyncIterator[Services]:
+async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]:
     embedded = None
     url = settings.redis_url
     if not url:
         embedded = EmbeddedRedis(settings.data_dir).start()
         url = embedded.url
+    # `halyq serve` starts the embedded Redis before the app and hands over only its URL.
+    supervised = embedded or EmbeddedRedis.serving(url)
+    if supervised is not None:
+        supervised.supervise()  # restarted whenever it dies, from now until it is stopped
     store = Store(url, settings.redis_prefix)
     metrics = Metrics()
     hub = Hub(store, metrics, max_delay=settings.fanout_max_delay)
-    cases = UseCases(store=store, metrics=metrics, accept_nondurable=settings.accept_nondurable)
+    cases = UseCases(
+        store=store,
+        metrics=metrics,
+        accept_nondurable=settings.accept_nondurable,
+        ack_timeout=settings.ack_timeout,
+        address_comments_per_minute=settings.address_comments_per_minute,
+        address_comment_burst=settings.address_comment_burst,
+    )
+    health = Health(
+        store,
+        hub,
+        metrics,
+        supervisor=supervised,
+        accept_nondurable=settings.accept_nondurable,
+    )
     tasks: list[asyncio.Task[None]] = []
     try:
         await _first_contact(store)
@@ -108,10 +127,10 @@ async def _running(settings: Settings) -> AsyncIterator[Services]:
         )
         loop = asyncio.get_running_loop()
         tasks += [
-            loop.create_task(_recheck_durability(store)),
+            loop.create_task(health.watch()),
             loop.create_task(_watch_lag(metrics)),
         ]
-        yield services
+        yield services, health
     finally:
         for task in tasks:
             task.cancel()
@@ -131,18 +150,7 @@ async def _first_contact(store: Store) -> None:
             if attempt == STARTUP_ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.2)
-    _announce(await store.check_durability())
-
-
-def _announce(report: DurabilityReport) -> None:
-    if report.mode is Durability.NONE:
-        logger.error(
-            "REDIS IS NOT DURABLE: acknowledged comments could be lost (%s). Comments are"
-            " refused until this is fixed; /readyz says so.",
-            report.detail,
-        )
-    else:
-        logger.info("Redis durability: %s (%s)", report.mode.value, report.detail)
+    announce(await store.check_durability())
 
 
 LAG_TICK = 0.05
@@ -156,18 +164,3 @@ async def _watch_lag(metrics: Metrics) -> None:
         due = loop.time() + LAG_TICK
         await asyncio.sleep(LAG_TICK)
         metrics.loop_lag.observe(max(0.0, loop.time() - due))
-
-
-async def _recheck_durability(store: Store) -> None:
-    """Someone may `CONFIG SET appendfsync everysec` at any time: look again now and then."""
-    previous = store.durability.mode
-    while True:
-        await asyncio.sleep(DURABILITY_RECHECK)
-        try:
-            report = await store.check_durability()
-        except StoreUnavailable as error:
-            logger.warning("durability check failed: %s", error)
-            continue
-        if report.mode is not previous:
-            _announce(report)
-            previous = report.mode

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import resource
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -77,6 +80,31 @@ class Metrics:
         self.redis_restarts = Counter(
             "halyq_redis_restarts_total", "Restarts of the embedded Redis", registry=r
         )
+        self.resume_reads = Counter(
+            "halyq_resume_reads_total",
+            "Reads of the record for catch-ups that a feed's window could not answer (shared"
+            " by every catch-up waiting meanwhile)",
+            registry=r,
+        )
+        self.discontinuities = Counter(
+            "halyq_discontinuities_total",
+            "Times the record was found to have gone back (lost history): a new epoch",
+            registry=r,
+        )
+        self.open_files_limit = Gauge(
+            "halyq_open_files_limit",
+            "The process's open-file limit (`halyq serve` raises it to the hard limit at start)",
+            registry=r,
+        )
+        self.open_files_limit.set_function(lambda: resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        self.open_files = Gauge(
+            "halyq_open_files", "Files and sockets the process has open", registry=r
+        )
+        self.open_files.set_function(_open_files)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"))

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, get_origin, get_type_hints
 from moderation import (
     KINDS,
     AskQuestion,
+    Channel,
     Event,
     InvalidInput,
     Moderate,
@@ -137,14 +138,17 @@ def parse_client_message(text: str) -> PostComment | AskQuestion | Vote:
 COMMAND_FIELDS = ("reason", "into", "topic", "district")
 
 
-def parse_staff_message(text: str) -> tuple[str, Moderate]:
-    """A console's command and its `cmd` id (echoed in the answer), or a `WireError`."""
+def parse_staff_message(text: str) -> tuple[str, Moderate | PostComment]:
+    """A console's command, or its comment as staff, and its `cmd` id (echoed in the answer),
+    or a `WireError`."""
     message = _message(text)
-    if message.get("type") != "command":
+    if message.get("type") not in ("command", "post"):
         raise WireError("unknown_type", f"unknown message type {str(message.get('type'))[:40]!r}")
     cmd = message.get("cmd")
     if not isinstance(cmd, str) or not CLIENT_MSG_ID.fullmatch(cmd):
         raise WireError("invalid", "cmd must be 1-64 of A-Z a-z 0-9 _ -")
+    if message["type"] == "post":
+        return cmd, _staff_post(message, cmd)
     action, item, version = message.get("action"), message.get("item"), message.get("version")
     if not isinstance(action, str) or not isinstance(item, str) or not is_stream_id(item):
         raise WireError("invalid", "action and item (an item id) are required", cmd)
@@ -154,6 +158,15 @@ def parse_staff_message(text: str) -> tuple[str, Moderate]:
     if not all(isinstance(value, str) and len(value) <= 200 for value in extra.values()):
         raise WireError("invalid", "reason, into, topic and district are short strings", cmd)
     return cmd, Moderate(action=action, item=item, version=version, **extra)
+
+
+def _staff_post(message: dict[str, Any], cmd: str) -> PostComment:
+    """A comment as staff (issue 8): the only way into the staff channel, whose badge no
+    viewer can get. The console puts the account's name on it; `cmd` is its client_msg_id."""
+    body = message.get("text")
+    if not isinstance(body, str):
+        raise WireError("invalid", "text must be a string", cmd)
+    return PostComment(client_msg_id=cmd, name="", text=body, channel=Channel.STAFF)
 
 
 # Server to client
@@ -187,6 +200,14 @@ def rejected_frame(
     if retry_after is not None:
         frame["retry_after"] = retry_after
     return dumps(frame)
+
+
+def retry_frame(client_msg_id: str, detail: str, retry_after: int) -> str:
+    """The record did not answer in time: the comment may or may not be in it. The client
+    sends it again with the same `client_msg_id` after `retry_after` seconds, which settles it
+    (docs/protocol.md, "A rejection is final")."""
+    return dumps({"type": "retry", "client_msg_id": client_msg_id, "detail": detail,
+                  "retry_after": retry_after})  # fmt: skip
 
 
 def error_frame(code: str, detail: str) -> str:

@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server.app import create_app
 from server.fanout.uvicorn import SETTINGS as UVICORN
-from server.fanout.uvicorn import FastPath
+from server.fanout.uvicorn import FastPath, options
 from server.services import Services
 from server.settings import Settings
 
@@ -95,10 +95,10 @@ async def live_server(settings: Settings, *, ws: str = UVICORN["ws"]) -> AsyncIt
     the fan-out then takes its generic path (no transport lent).
     """
     app = create_app(settings)
-    options = UVICORN | {"ws": ws}
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", **options)
+    chosen = options(settings) | {"ws": ws}  # the trusted proxies too, as in production
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", **chosen)
     server = uvicorn.Server(config)
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # NODELAY
     listener.bind(("127.0.0.1", 0))
     listener.listen(1024)
     port = listener.getsockname()[1]
@@ -138,11 +138,15 @@ async def recv_until(
 async def catch_up(ws: ClientConnection) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The hello frame and the catch-up events after it; the last item is `{"last": id}`.
 
-    `hello["reload"]` is True when the server said to reload first.
+    `hello["reload"]` is True when the server said to reload first; `hello["status"]` is the
+    `status` frame of a socket that connected while the record was not usable.
     """
     hello = await recv_json(ws)
     assert hello["type"] == "hello", hello
     frame = await recv_json(ws)
+    if frame["type"] == "status":
+        hello["status"] = frame
+        frame = await recv_json(ws)
     if frame["type"] == "reload":
         hello["reload"] = True
         frame = await recv_json(ws)
@@ -186,14 +190,19 @@ def environment(**settings: str) -> dict[str, str]:
     return env
 
 
-def start_server(workdir: Path, *args: str, env: dict[str, str]) -> ServerProcess:
-    """`halyq serve` (or `args`) as a process; returns once it serves."""
+def start_server(
+    workdir: Path, *args: str, env: dict[str, str], preexec_fn: Callable[[], None] | None = None
+) -> ServerProcess:
+    """`halyq serve` (or `args`) as a process; returns once it serves. `preexec_fn` runs in the
+    child before the server starts (to set its resource limits)."""
     ready = workdir / f"ready-{uuid.uuid4().hex[:8]}.json"
     log = workdir / f"server-{uuid.uuid4().hex[:8]}.log"
     command = [sys.executable, "-m", "server", *(args or ("serve",)), "--port", "0",
                "--ready-file", str(ready)]  # fmt: skip
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec_fn
+        )
     server = ServerProcess(process, "", log)
 
     def is_ready() -> bool:

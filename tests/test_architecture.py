@@ -28,6 +28,7 @@ STDLIB_OK_IN_DOMAIN = {
     "__future__", "collections", "dataclasses", "datetime", "enum", "functools", "itertools",
     "re", "typing", "unicodedata", "urllib", "string", "math", "rapidfuzz", "types", "heapq",
     "bisect", "operator",
+    "confusable_homoglyphs",  # Unicode's confusables table as data (moderation/names.py)
 }  # fmt: skip
 # What the domain may never reach: the network, files, processes, threads, the clock, chance.
 IO_MODULES = {

@@ -1,22 +1,45 @@
-"""The Redis client every adapter shares, and the one error they raise: `StoreUnavailable`."""
+"""The Redis client every adapter shares, the errors they raise (`StoreUnavailable`, and
+`Unanswered` when a write went out and no reply came), and the circuit breaker of submissions."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.exceptions import ConnectionError as LinkError
+from redis.exceptions import RedisError, ResponseError
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 Redis = aioredis.Redis
 SOCKET_TIMEOUT = 5.0
+# A dropped connection is tried again a few times, quickly: a Redis that is down is reported
+# within a fraction of a second instead of after redis-py's default ten tries (~3 s).
+RETRIES = 3
+RETRY_CAP = 0.25
+PROBE_TIMEOUT = 2.0  # a probe that takes longer finds the record still unusable
+TRIP_AFTER = 3  # failed submissions in a row (timeouts, failed links) that open the breaker
+PROBE_WAIT = 0.1  # how long the submission that started a probe waits for it
+PROBES_ON_DEMAND = 2.0  # per second, started by submissions that find the breaker open
 
 
 class StoreUnavailable(Exception):
     """Redis cannot be reached or refuses writes; nothing was acknowledged."""
+
+
+class Unanswered(StoreUnavailable):
+    """A write left this process whole and no reply came: it may have run or not. Only a read
+    of the record (or the write sent again, behind its idempotency guard) can tell."""
 
 
 def translated(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -43,6 +66,7 @@ def connect(url: str, connections: int) -> Redis:
         health_check_interval=10,
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=2.0,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=RETRY_CAP), RETRIES),
     )
     return aioredis.Redis(connection_pool=pool)
 
@@ -50,3 +74,163 @@ def connect(url: str, connections: int) -> Redis:
 async def disconnect(client: Redis) -> None:
     await client.aclose()
     await client.connection_pool.disconnect()
+
+
+# One write, once
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One write's trip to Redis. `sent` turns true once the command has left this process
+    whole: before that, any failure (a timeout included) means it never ran."""
+
+    sent: bool = False
+
+
+async def call_once(
+    client: Redis, commands: Sequence[Sequence[Any]], attempt: Attempt
+) -> list[Any]:
+    """Send `commands` together on one pooled connection and read their replies, never sending
+    anything twice (redis-py would resend after a timeout). A Redis error reply is returned as
+    a `ResponseError` value. Raises `Unanswered` when they were sent and the link failed, and
+    leaves no half-read connection in the pool however it ends (a cancellation included)."""
+    pool: Any = client.connection_pool  # redis-py leaves get_connection untyped
+    try:
+        conn = await pool.get_connection()
+    except RuntimeError as error:  # under uvloop, a connection reset during its handshake
+        if attempt.sent:
+            raise Unanswered(f"{type(error).__name__}: {error}") from error
+        raise LinkError(f"the connection was closed: {error}") from error
+    try:
+        await conn.send_packed_command(conn.pack_commands(commands))
+        attempt.sent = True  # a failure while writing leaves at most a partial command: not run
+        return [await _reply(conn) for _ in commands]
+    except (RedisError, OSError, RuntimeError) as error:  # uvloop: "the handler is closed"
+        await conn.disconnect(nowait=True)
+        if attempt.sent:
+            raise Unanswered(f"{type(error).__name__}: {error}") from error
+        if isinstance(error, RuntimeError):
+            raise LinkError(f"the connection was closed: {error}") from error
+        raise
+    except BaseException:
+        await conn.disconnect(nowait=True)  # cancelled mid-reply: the connection is out of step
+        raise
+    finally:
+        await pool.release(conn)
+
+
+async def _reply(conn: Any) -> Any:
+    try:
+        return await conn.read_response()
+    except ResponseError as error:  # a whole reply: the connection is still in step
+        return error
+
+
+# The breaker
+
+
+class RedisClock:
+    """This process's monotonic clock read as Redis's (`TIME`): a write's deadline is checked by
+    Redis against its own clock. Measured at first contact and now and then; until then it
+    assumes Redis shares this machine's wall clock (the embedded one does)."""
+
+    def __init__(self) -> None:
+        self.offset_ms = (time.time() - time.monotonic()) * 1000
+
+    def measured(self, before: float, reply: Sequence[Any], after: float) -> None:
+        """Take Redis's `TIME` `reply`, read between the monotonic times `before` and `after`."""
+        redis_ms = int(reply[0]) * 1000 + int(reply[1]) / 1000
+        self.offset_ms = redis_ms - (before + after) * 500
+
+    def at(self, monotonic: float) -> int:
+        """The moment `monotonic` (seconds, `time.monotonic()`) in Redis's milliseconds."""
+        return round(monotonic * 1000 + self.offset_ms)
+
+
+class Breaker:
+    """Open after `TRIP_AFTER` submissions in a row timed out or found their link failed
+    (a slow or flaky link, with answers in between, never opens it): while open, writes are
+    not sent at all (their senders are told at once, and finally, that nothing was recorded)
+    until a probe on a fresh connection answers.
+
+    Submissions drive the probes: one that finds the breaker open with no probe running starts
+    one (at most `PROBES_ON_DEMAND` a second) and waits `PROBE_WAIT` for it; the others are
+    answered at once. So the first comment after Redis is back goes through, a stall costs a
+    few senders a tenth of a second each, and nothing runs in the background but a probe.
+    """
+
+    def __init__(self, client: Redis, clock: RedisClock) -> None:
+        self._client = client
+        self._clock = clock
+        self.is_open = False
+        self._failures = 0
+        self._probe: asyncio.Task[bool] | None = None
+        self._tokens = PROBES_ON_DEMAND
+        self._refilled = time.monotonic()
+
+    def failed(self, why: str) -> None:
+        """A submission's write got no answer in time, or its link failed."""
+        self._failures += 1
+        if self._failures >= TRIP_AFTER:
+            self._trip(why)
+
+    def succeeded(self) -> None:
+        """The record answered a submission's write."""
+        self._failures = 0
+
+    def _trip(self, why: str) -> None:
+        if self.is_open:
+            return
+        self.is_open = True
+        logger.warning(
+            "the record stopped answering (%s): comments are refused `unavailable` without"
+            " being sent until a probe answers",
+            why,
+        )
+
+    async def admit(self) -> None:
+        """Return when a write may be sent; raises `StoreUnavailable` while the record is known
+        to be unusable (the write was not sent)."""
+        if not self.is_open:
+            return
+        probing = self._probe is not None and not self._probe.done()
+        if probing or not self._spend():
+            raise StoreUnavailable("the record is not answering")
+        self._probe = probe = asyncio.get_running_loop().create_task(self._ping())
+        await asyncio.wait([probe], timeout=PROBE_WAIT)  # the probe goes on, for the next ones
+        if not probe.done() or not probe.result():
+            raise StoreUnavailable("the record is not answering")
+
+    def _spend(self) -> bool:
+        now = time.monotonic()
+        elapsed = now - self._refilled
+        self._tokens = min(PROBES_ON_DEMAND, self._tokens + elapsed * PROBES_ON_DEMAND)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    async def _ping(self) -> bool:
+        """Ask Redis the time on a connection of its own (the pool's may all be stuck), once:
+        an answer closes the breaker and measures the clock again (it may be another Redis)."""
+        pool = self._client.connection_pool
+        conn: Any = pool.connection_class(
+            **(pool.connection_kwargs | {"retry": Retry(NoBackoff(), 0)})
+        )
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await conn.connect()
+                before = time.monotonic()
+                await conn.send_command("TIME", check_health=False)
+                reply = await conn.read_response()
+                self._clock.measured(before, reply, time.monotonic())
+        except (RedisError, OSError, TimeoutError):
+            return False
+        finally:
+            await conn.disconnect(nowait=True)
+        self._failures = 0
+        if self.is_open:
+            self.is_open = False
+            logger.warning("the record answers again: comments are sent to it again")
+        return True

@@ -29,6 +29,10 @@ class Keys:
         """One sender's slow-mode bucket."""
         return self._m(meeting_id, f":slow:{sender}")
 
+    def epoch(self, meeting_id: str) -> str:
+        """The record's epoch: a random token that changes when history was lost (FLT-6)."""
+        return self._m(meeting_id, ":epoch")
+
     # Meetings
 
     def meeting(self, meeting_id: str) -> str:
@@ -68,6 +72,12 @@ class Keys:
 
     def voters(self, meeting_id: str, question: str) -> str:
         return self._m(meeting_id, f":voters:{question}")
+
+    # Rate limits that are not a meeting's (no hash tag)
+
+    def limit(self, name: str) -> str:
+        """A rate limit's bucket, shared by every process (new viewer cookies per address)."""
+        return f"{self.prefix}limit:{name}"
 
     # Staff (not a meeting's: no hash tag)
 

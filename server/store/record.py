@@ -9,15 +9,25 @@ A `Write` gathers guards (checked first), appends and projection updates; `Recor
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from moderation import Event
-from server.store.client import Redis, StoreUnavailable, translated
+from server.store.client import (
+    Attempt,
+    Breaker,
+    Redis,
+    RedisClock,
+    StoreUnavailable,
+    Unanswered,
+    call_once,
+    translated,
+)
 from server.store.keys import Keys
 from server.wire import decode_event, encode_event
 
@@ -49,6 +59,7 @@ class Check(enum.StrEnum):
     NUMBER = "number"
     NOT_MEMBER = "not_member"
     PACE = "pace"
+    BEFORE = "before"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -77,7 +88,7 @@ class Refused:
     """A guard refused the write and nothing changed.
 
     `value` is what the guard found: the recorded value for `unseen`, the actual value for
-    `equal` and `number`, the milliseconds to wait for `pace`.
+    `equal` and `number`, the milliseconds to wait for `pace`, Redis's time for `before`.
     """
 
     guard: Guard
@@ -148,6 +159,10 @@ class Write:
         """One per `interval_ms` with bursts of `burst` (GCRA); refused with the wait."""
         return self._guard(Check.PACE, self._key(key), str(interval_ms), str(burst))
 
+    def before(self, deadline_ms: int) -> Guard:
+        """Refused (with Redis's time) once Redis's clock is past `deadline_ms`."""
+        return self._guard(Check.BEFORE, str(deadline_ms))
+
     # Projections
 
     def hset(self, key: str, field: str, value: str) -> None:
@@ -196,6 +211,8 @@ class Record:
             resources.files("server.store").joinpath("lua", "apply.lua").read_text()
         )
         self.durability = DurabilityReport(Durability.NONE, "not checked yet")
+        self.clock = RedisClock()
+        self.breaker = Breaker(redis, self.clock)
 
     # Writing
 
@@ -225,6 +242,23 @@ class Record:
         """Slow mode: refused, with the milliseconds to wait, when `sender` comes too soon."""
         return write.pace(self._keys.bucket(meeting_id, sender), interval_ms, burst)
 
+    def in_time(self, write: Write, deadline: float) -> Guard:
+        """Refused if Redis runs the write after `deadline` (`time.monotonic()` seconds): a
+        write whose sender was told the outcome is unknown can never land later."""
+        return write.before(self.clock.at(deadline))
+
+    @translated
+    async def spend(self, name: str, interval_ms: int, burst: int) -> int:
+        """Take one from the rate limit `name` (shared by every process): 0 when allowed, else
+        the milliseconds until it allows one."""
+        write = Write()
+        guard = write.pace(self._keys.limit(name), interval_ms, burst)
+        result = await self.run(write)
+        if isinstance(result, Refused):
+            assert result.guard is guard
+            return max(1, int(result.value))
+        return 0
+
     @translated
     async def seen(self, meeting_id: str, client_msg_id: str) -> Recorded | None:
         """What `client_msg_id` was recorded as, if it was."""
@@ -232,15 +266,71 @@ class Record:
         return None if value is None else Recorded.parse(str(value))
 
     @translated
-    async def run(self, write: Write) -> Written | Refused:
+    async def run(self, write: Write, attempt: Attempt | None = None) -> Written | Refused:
         """Check the write's guards and apply it, atomically; answers only once the appends
-        are durable (see `Durability`)."""
-        reply = await self._durably(write.keys, write.arguments())
+        are durable (see `Durability`).
+
+        With an `attempt` (a submission's) the write is sent once and never again, and only
+        while the breaker is closed (see `Breaker`). `attempt.sent` then
+        tells a write that never ran from one whose outcome is unknown (`Unanswered`).
+        """
+        if attempt is None:
+            reply = await self._durably(write.keys, write.arguments())
+        else:
+            reply = await self._once(write, attempt)
         status, *values = reply
         if status == "ok":
             return Written(tuple(str(v) for v in values))
         guard, _ = write.guards[int(values[0]) - 1]
         return Refused(guard, str(values[1]))
+
+    async def _once(self, write: Write, attempt: Attempt) -> Any:
+        await self.breaker.admit()
+        script = ("EVALSHA", self._apply.sha, len(write.keys), *write.keys, *write.arguments())
+        again = False
+        try:
+            reply = await self._send(script, attempt)
+        except Unanswered as error:
+            # The link failed after the write went out: send it once more, on another
+            # connection, as its sender would. Its guards make that safe: the first one to run
+            # appends, the other finds it `seen` (and a late one changes nothing).
+            self.breaker.failed(f"{type(error).__name__}: {error}")
+            await self.breaker.admit()
+            again = True
+            reply = await self._unanswered_again(script, attempt)
+        except (RedisError, OSError) as error:
+            self.breaker.failed(f"{type(error).__name__}: {error}")
+            raise
+        self.breaker.succeeded()  # (a timeout is counted by the submission that waited)
+        if isinstance(reply, ResponseError):
+            # Refused as a whole; but after a try whose fate is unknown, that tells nothing.
+            refused = Unanswered if again else StoreUnavailable
+            raise refused(f"the record refused the write: {reply}")
+        return reply
+
+    async def _unanswered_again(self, script: Sequence[Any], attempt: Attempt) -> Any:
+        try:
+            return await self._send(script, attempt)
+        except (RedisError, OSError) as error:  # after one went out: `Unanswered` either way
+            self.breaker.failed(f"{type(error).__name__}: {error}")
+            raise Unanswered(f"{type(error).__name__}: {error}") from error
+
+    async def _send(self, script: Sequence[Any], attempt: Attempt) -> Any:
+        reply = await self._durable_once(script, attempt)
+        if isinstance(reply, NoScriptError):  # a Redis restarted without our script: it did not run
+            reply = await self._durable_once(("EVAL", self._apply.script, *script[2:]), attempt)
+        return reply
+
+    async def _durable_once(self, script: Sequence[Any], attempt: Attempt) -> Any:
+        if self.durability.mode is not Durability.WAITAOF:
+            (reply,) = await call_once(self._redis, [script], attempt)
+            return reply
+        wait = ("WAITAOF", 1, 0, WAITAOF_TIMEOUT_MS)
+        reply, synced = await call_once(self._redis, [script, wait], attempt)
+        if isinstance(synced, ResponseError) or int(synced[0]) < 1:
+            # It ran, and is not known to be on disk: neither acknowledged nor refused.
+            raise Unanswered(f"WAITAOF: the append is not known to be on disk ({synced})")
+        return reply
 
     async def _durably(self, keys: list[str], args: list[str]) -> Any:
         if self.durability.mode is not Durability.WAITAOF:
@@ -306,7 +396,11 @@ class Record:
 
     @translated
     async def check_durability(self) -> DurabilityReport:
-        """Whether an acknowledged write survives a crash of this Redis's machine."""
+        """Whether an acknowledged write survives a crash of this Redis's machine (and, while at
+        it, how Redis's clock reads ours: see `RedisClock`)."""
+        before = time.monotonic()
+        reply = await self._redis.time()
+        self.clock.measured(before, reply, time.monotonic())
         info = await self._redis.info("server")
         version = tuple(int(part) for part in str(info["redis_version"]).split(".")[:2])
         try:

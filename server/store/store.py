@@ -6,6 +6,7 @@ import secrets
 
 from server.store.board import BoardStore
 from server.store.client import connect, disconnect, translated
+from server.store.epochs import Epochs
 from server.store.keys import Keys
 from server.store.meetings import Meetings
 from server.store.record import DurabilityReport, Record
@@ -17,8 +18,8 @@ MAX_READERS = 16  # one blocking XREAD per live meeting in this process
 
 
 class Store:
-    """Meetings and their records under one key prefix: `record`, `meetings`, `board`, `votes`
-    and `staff` are the adapters; nothing outside `server/store/` sees a Redis client."""
+    """Meetings and their records under one key prefix: `record`, `meetings`, `board`, `votes`,
+    `staff` and `epochs` are the adapters; nothing outside `server/store/` sees a Redis client."""
 
     def __init__(self, url: str, prefix: str = "halyq:") -> None:
         self.prefix = prefix
@@ -31,6 +32,7 @@ class Store:
         self.board = BoardStore(self._redis, keys, self.record)
         self.votes = VoteStore(self._redis, keys)
         self.staff = StaffStore(self._redis, keys, self.record)
+        self.epochs = Epochs(self._redis, keys)
 
     @property
     def durability(self) -> DurabilityReport:

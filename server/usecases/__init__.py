@@ -16,6 +16,7 @@ from server.usecases.outcomes import (
     Posted,
     Rejected,
     Repeated,
+    Unconfirmed,
     Voted,
 )
 from server.usecases.submit import submit
@@ -30,6 +31,7 @@ __all__ = [
     "Posted",
     "Rejected",
     "Repeated",
+    "Unconfirmed",
     "UseCases",
     "Voted",
     "act",

@@ -1,5 +1,6 @@
-"""What the use cases answer, as types: every submission ends accepted or rejected with a reason
-the sender sees, every vote counted or refused, every staff action applied or refused."""
+"""What the use cases answer, as types: every submission ends accepted, rejected with a reason
+the sender sees, or unconfirmed (send it again); every vote counted or refused, every staff
+action applied or refused."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class Asked:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """Not in the record, and why; `retry_after_ms` when slow mode asks the sender to wait."""
+    """Not in the record, and never will be (this submission), and why; `retry_after_ms` when
+    slow mode or overload asks the sender to wait before trying again."""
 
     reason: RejectReason
     detail: str = ""
@@ -51,7 +53,17 @@ class Repeated:
         return self.first.id
 
 
-Outcome = Posted | Held | Asked | Rejected | Repeated
+@dataclass(frozen=True, slots=True)
+class Unconfirmed:
+    """The record did not answer in time: the submission may or may not be in it. Sent again
+    with the same `client_msg_id` (after `retry_after_ms`), it is settled: acknowledged with
+    the id it got, or appended once. Never a rejection, which would be a promise."""
+
+    detail: str
+    retry_after_ms: int = 1000
+
+
+Outcome = Posted | Held | Asked | Rejected | Repeated | Unconfirmed
 
 
 @dataclass(frozen=True, slots=True)

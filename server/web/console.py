@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 
 from starlette import status
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from moderation import Meeting, ModerationError
+from moderation import CommentPosted, Meeting, ModerationError, PostComment, Submission
 from moderation.audiences import for_staff, meeting_for_viewer
 from moderation.model import Item, ModerationReason
 from moderation.tagging import Topic, districts_of
@@ -34,7 +35,7 @@ from server.fanout.hub import Subscription
 from server.fanout.uvicorn import lent
 from server.services import Services
 from server.store import StoreUnavailable
-from server.usecases import act, is_meeting_id
+from server.usecases import Rejected, Unconfirmed, act, is_meeting_id, submit
 from server.web.i18n import console_strings
 from server.web.templating import meeting_or_404, page_context, render
 from server.wire import WireError, dumps, parse_staff_message
@@ -164,6 +165,10 @@ class ConsoleSession:
                      "meeting": meeting_for_viewer(joined.meeting), "items": [],
                      "as_of": position}  # fmt: skip
             await self._send(await _with_items(dumps(hello), items, contacts=contacts))
+            if (greeting := self.websocket.app.state.health.greeting()) is not None:
+                await self._send(greeting)  # the banner, for a console opened while degraded
+            for alert in joined.alerts():  # FLT-6: history the record lost, and what it held
+                await self._send(alert)
             joined.release(joined.position)
             await self._receive(joined)
         except WebSocketDisconnect:
@@ -206,6 +211,9 @@ class ConsoleSession:
             if staff.role != self.staff.role:
                 await self._close(CLOSE_FORBIDDEN, "role changed")
             return
+        if isinstance(command, PostComment):
+            await self._post(joined, cmd, dataclasses.replace(command, name=staff.name))
+            return
         try:
             done = await act(self.services.usecases, joined.meeting, command, by=staff.name)
         except ModerationError as error:
@@ -217,6 +225,19 @@ class ConsoleSession:
         kind = done.event.kind
         self.services.metrics.moderation.labels(kind).inc()
         await self._send(dumps({"type": "result", "cmd": cmd, "id": done.id, "kind": kind}))
+
+    async def _post(self, joined: Subscription, cmd: str, command: PostComment) -> None:
+        """A comment as staff, by the one way in (`submit`): the chat shows it with the staff
+        badge (issue 8). Answered like a command: `result` with its id, or `refused`."""
+        submission = Submission(what=command, sender=f"staff:{command.name}")
+        outcome = await submit(self.services.usecases, joined.meeting, submission)
+        if isinstance(outcome, Rejected):
+            await self._refuse(cmd, outcome.reason.value, outcome.detail or outcome.reason.value)
+        elif isinstance(outcome, Unconfirmed):
+            await self._refuse(cmd, "unconfirmed", outcome.detail)
+        else:
+            frame = {"type": "result", "cmd": cmd, "id": outcome.id, "kind": CommentPosted.kind}
+            await self._send(dumps(frame))
 
     async def _refuse(self, cmd: str, code: str, detail: str) -> None:
         frame = {"type": "refused", "cmd": cmd, "error": code, "detail": detail}

@@ -104,6 +104,18 @@ KEYS: dict[str, Message] = {
     "rejected_meeting_closed": N_("The meeting is not live"),
     "rejected_invalid": N_("Comment not accepted"),
     "rejected_unavailable": N_("Server unavailable; will send again"),
+    # Issue 8: the name reads as «Аким», «Модератор» and the like, however it is spelled.
+    "rejected_reserved_name": N_("This name reads as an official role: choose another name"),
+    # The badge on a comment that staff posted as staff: no viewer's name can make one.
+    "staff_badge": N_("Moderator"),
+    # TRANSLATORS: the server is past its capacity; {n} is a number of seconds.
+    "rejected_overloaded": NN_(
+        "Server busy: sending again in {n} second", "Server busy: sending again in {n} seconds"
+    ),
+    # TRANSLATORS: the server cannot say yet whether it recorded the comment; it is sent again.
+    "not_confirmed": N_("Not confirmed yet, sending again"),
+    # A `status` frame said the record is not usable (server/health.py); the viewer's notice.
+    "degraded_viewer": N_("Comments are not being accepted right now; yours will be sent again"),
     "closed_scheduled": N_("Commenting opens when the broadcast starts"),
     "closed_ended": N_("The meeting has ended; commenting is closed"),
     "connecting": N_("Connecting…"),
@@ -123,7 +135,7 @@ KEYS: dict[str, Message] = {
     "login_password": N_("Password"),
     "login_submit": N_("Sign in"),
     "login_failed": N_("Wrong user name or password"),
-    "login_throttled": N_("Too many attempts. Please try again in a minute"),
+    "login_throttled": N_("Too many attempts from here. Please wait a little and try again"),
     "login_stale": N_("The page had expired: please sign in again"),
     "logout": N_("Sign out"),
     "role_admin": N_("Administrator"),
@@ -192,6 +204,7 @@ KEYS: dict[str, Message] = {
     "channel_whatsapp": N_("WhatsApp"),
     "channel_phone": N_("phone"),
     "channel_email": N_("e-mail"),
+    "channel_staff": N_("moderators"),
     "topic_none": N_("no topic"),
     "topic_roads": N_("roads"),
     "topic_water": N_("water and sewerage"),
@@ -234,6 +247,31 @@ KEYS: dict[str, Message] = {
     "refused_invalid": N_("The action was not valid"),
     "refused_not_found": N_("No such item"),
     "refused_unavailable": N_("The record cannot be reached; try again"),
+    # The console's banner while the record is not usable, by the `status` frame's reason.
+    "degraded_title": N_("Comments are not being accepted"),
+    "degraded_redis_unreachable": N_(
+        "The record (Redis) does not answer. Viewers' comments wait in their browsers and are"
+        " sent again when it is back."
+    ),
+    "degraded_redis_not_durable": N_(
+        "The record (Redis) does not write to disk before it answers, so comments are refused."
+        " Set appendonly yes and appendfsync always."
+    ),
+    "degraded_redis_start_failed": N_(
+        "The record (Redis) cannot start; it is tried again automatically. Check the server's"
+        " disk and its log."
+    ),
+    "degraded_redis_restarting": N_(
+        "The record (Redis) stopped and is being started again automatically."
+    ),
+    # TRANSLATORS: {detail} is a short technical text in English, from the server.
+    "degraded_detail": N_("Details: {detail}"),
+    # The console's alert when the record lost history (FLT-6, a `discontinuity` frame).
+    "discontinuity_title": N_("Part of the record was lost"),
+    # TRANSLATORS: {ids} is a list of the comments' client ids, separated by commas.
+    "discontinuity_missing": N_("Acknowledged comments no longer in the record: {ids}"),
+    "discontinuity_none": N_("No acknowledged comment seen by this server is missing."),
+    "dismiss": N_("Dismiss"),
     "refused_signed_out": N_("Your session has ended"),
     "not_allowed": N_("Not possible for this item"),
     "read_only": N_("Your role may view but not moderate"),
@@ -305,14 +343,16 @@ JS_KEYS = (
     "guest", "you", "sending", "delivered", "held", "held_none",
     "reason_profanity", "reason_phone", "reason_email", "reason_link",
     "rejected_rate_limited", "rejected_too_long", "rejected_meeting_closed",
-    "rejected_invalid", "rejected_unavailable", "closed_scheduled", "closed_ended",
+    "rejected_invalid", "rejected_unavailable", "rejected_overloaded", "not_confirmed",
+    "closed_scheduled", "closed_ended",
     "connecting", "reconnecting", "new_comments", "chars_left", "not_found",
     "status_scheduled", "status_live", "status_ended",
     "reason_spam", "reason_abuse", "reason_personal_data", "reason_off_topic",
     "reason_not_a_question", "reason_out_of_scope", "reason_advertising", "comment_hidden",
     "question_pending", "question_rejected", "vote", "vote_failed", "vote_closed",
     "no_questions", "votes", "public_approved", "public_queued", "public_on_air",
-    "public_answered", "public_deferred",
+    "public_answered", "public_deferred", "degraded_viewer", "rejected_reserved_name",
+    "staff_badge",
 )  # fmt: skip
 # Words the console script needs, besides every status, action, reason, channel and topic.
 CONSOLE_KEYS = (
@@ -320,7 +360,10 @@ CONSOLE_KEYS = (
     "kind_comment", "kind_question", "held_by", "moderator_reason", "suggested", "similar_to",
     "merge_into_it", "merged_into", "promoted_note", "from_comment", "askers", "votes",
     "topic_none", "district_none", "no_targets", "empty_queue", "conflict", "not_allowed",
-    "read_only", "filter_label",
+    "read_only", "filter_label", "degraded_title", "degraded_redis_unreachable",
+    "degraded_redis_not_durable", "degraded_redis_start_failed", "degraded_redis_restarting",
+    "degraded_detail", "staff_badge", "discontinuity_title", "discontinuity_missing",
+    "discontinuity_none", "dismiss",
 )  # fmt: skip
 CONSOLE_PREFIXES = ("item_", "action_", "reason_", "channel_", "topic_", "refused_")
 

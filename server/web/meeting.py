@@ -41,12 +41,20 @@ async def meeting_page(request: Request) -> Response:
     }
     response = request.app.state.templates.TemplateResponse(request, "meeting.html", context)
     if not request.cookies.get(VIEWER_COOKIE):
+        await _give_cookie(request, response, services)
+    return remember_language(request, response, lang)
+
+
+async def _give_cookie(request: Request, response: Response, services: Services) -> None:
+    """A new viewer identity, unless this address had its share this minute (slow mode holds:
+    the page is served all the same, and its viewer is known by its address)."""
+    cookie = await services.new_viewer_cookie(request.client.host if request.client else "")
+    if cookie is not None:
         response.set_cookie(
             VIEWER_COOKIE,
-            services.new_viewer_cookie(),
+            cookie,
             max_age=YEAR,
             httponly=True,
             samesite="lax",
             secure=request.url.scheme == "https",
         )
-    return remember_language(request, response, lang)

@@ -1,33 +1,46 @@
-"""Operations endpoints: liveness, readiness (Redis and durability) and Prometheus metrics."""
+"""Operations endpoints: liveness, readiness (the record's health) and Prometheus metrics."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from server.health import PING_TIMEOUT, Health, public
 from server.services import Services
 from server.store import Durability, StoreUnavailable
 
 
 async def healthz(request: Request) -> Response:
-    """`GET /healthz`: the process answers."""
+    """`GET /healthz`: the process answers (liveness; it says nothing of Redis)."""
     return PlainTextResponse("ok")
 
 
 async def readyz(request: Request) -> Response:
-    """`GET /readyz`: 200 only if Redis answers and acknowledged comments are durable."""
+    """`GET /readyz`: 200 only if Redis answers, acknowledged comments are durable and the
+    record is usable (while it is not: `state` degraded, with the `status` frame's `reason` and
+    `detail`). It is public: no file paths."""
     services: Services = request.app.state.services
+    health: Health = request.app.state.health
     report: dict[str, object] = {}
-    ready = True
+    ready = health.status.ok
+    if not ready:  # as the sockets are told (docs/protocol.md)
+        report |= {"state": "degraded", "reason": health.status.reason,
+                   "detail": health.status.detail}  # fmt: skip
     try:
-        await services.store.ping()
+        async with asyncio.timeout(PING_TIMEOUT):
+            await services.store.ping()
         report["redis"] = "ok"
     except StoreUnavailable as error:
-        report["redis"] = f"unreachable: {error}"
+        report["redis"] = f"unreachable: {_kind(error)}"
+        ready = False
+    except TimeoutError:
+        report["redis"] = f"unreachable: no answer within {PING_TIMEOUT:g} s"
         ready = False
     durability = services.store.durability
     report["durability"] = durability.mode.value
-    report["durability_detail"] = durability.detail
+    report["durability_detail"] = public(durability.detail)
     if durability.mode is Durability.NONE:
         report["warning"] = "acknowledged comments can be lost: comments are refused" + (
             " (accepted anyway: HALYQ_ACCEPT_NONDURABLE)"
@@ -36,10 +49,16 @@ async def readyz(request: Request) -> Response:
         )
         ready = False
     if services.hub.problems:
-        report["problems"] = sorted(services.hub.problems.values())
+        report["problems"] = sorted(public(p) for p in services.hub.problems.values())
         ready = False
     report["status"] = "ready" if ready else "not ready"
     return JSONResponse(report, status_code=200 if ready else 503)
+
+
+def _kind(error: StoreUnavailable) -> str:
+    """The kind of failure, without its message (which may name the socket's path)."""
+    cause = error.__cause__
+    return type(cause).__name__ if cause is not None else type(error).__name__
 
 
 async def metrics(request: Request) -> Response:

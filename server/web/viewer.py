@@ -21,7 +21,7 @@ from server.fanout.audiences import VIEWER
 from server.fanout.connection import Connection
 from server.fanout.hub import Subscription
 from server.fanout.uvicorn import lent
-from server.services import VIEWER_COOKIE, Services
+from server.services import VIEWER_COOKIE, Services, ViewerIdentity
 from server.store import Entry, StoreUnavailable
 from server.usecases import (
     Asked,
@@ -31,15 +31,17 @@ from server.usecases import (
     Posted,
     Rejected,
     Repeated,
+    Unconfirmed,
     is_meeting_id,
     submit,
     vote,
 )
-from server.usecases.submit import retry_after_seconds
+from server.usecases.submit import busy, retry_after_seconds, settled_or
 from server.wire import (
     RELOAD_FRAME,
     WireError,
     ack_frame,
+    dumps,
     error_frame,
     events_frame,
     hello_frame,
@@ -47,6 +49,7 @@ from server.wire import (
     is_stream_id,
     parse_client_message,
     rejected_frame,
+    retry_frame,
     voted_frame,
 )
 
@@ -58,6 +61,13 @@ LAG_CLOSE_TIMEOUT = 30.0  # a client that reads nothing for this long is not wai
 MAX_BAD_FRAMES = 50
 FLOOD_RATE = 10.0  # frames per second one connection may send before Redis is even asked
 FLOOD_BURST = 30.0
+# A connection whose frames have been waiting for this long while its comments take long to
+# record and the record is busy (it sends faster than it can be answered) has its comments
+# refused `overloaded` at once until it has caught up (OVL-2): its answers stay within the ack
+# timeout instead of piling up.
+MAX_BACKLOG = 0.25
+SLOW_ANSWER = 0.05
+BUSY_IN_FLIGHT = 16  # fewer on their way: a lone flood, which the flood limit answers
 CHUNK = 500  # events per frame when sending a long history
 
 
@@ -93,8 +103,8 @@ async def viewer_socket(websocket: WebSocket) -> None:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="invalid after")
         return
     client = websocket.client.host if websocket.client else ""
-    viewer = services.viewer_key(websocket.cookies.get(VIEWER_COOKIE), client)
-    await ViewerSession(services, websocket, meeting, viewer).run(after)
+    identity = services.identify(websocket.cookies.get(VIEWER_COOKIE), client)
+    await ViewerSession(services, websocket, meeting, identity).run(after)
 
 
 async def _find_meeting(services: Services, meeting_id: str) -> Meeting | None:
@@ -107,8 +117,11 @@ class ViewerSession:
     __slots__ = (
         "_closer",
         "_task",
+        "answered_in",
         "bad_frames",
         "conn",
+        "identity",
+        "idle_at",
         "meeting_id",
         "refilled",
         "services",
@@ -118,18 +131,21 @@ class ViewerSession:
     )
 
     def __init__(
-        self, services: Services, websocket: WebSocket, meeting: Meeting, viewer: str
+        self, services: Services, websocket: WebSocket, meeting: Meeting, identity: ViewerIdentity
     ) -> None:
         self.services = services
         self.websocket = websocket
         self.meeting_id = meeting.id
-        self.viewer = viewer
+        self.identity = identity
+        self.viewer = identity.key
         self.conn = Connection(
             self._send, services.settings.outbox_bytes, self._lagged, lent(websocket.scope)
         )
         self.bad_frames = 0
         self.tokens = FLOOD_BURST
         self.refilled = time.monotonic()
+        self.idle_at = self.refilled  # when it last had no frame waiting
+        self.answered_in = 0.0  # seconds its last comment took to be answered
         self._closer: asyncio.Task[None] | None = None
         self._task: asyncio.Task[object] | None = None
 
@@ -167,32 +183,42 @@ class ViewerSession:
     # Catch-up: hello, then what the client missed (or the recent history), then live.
 
     async def _catch_up(self, joined: Subscription, after: str | None) -> str:
-        """Send the history up to the feed's position; returns the id the client now has."""
-        record, settings = self.services.store.record, self.services.settings
-        position = joined.position
-        snapshot = await self.services.store.board.snapshot(self.meeting_id)
+        """Send the history up to the feed's position; returns the id the client now has.
+
+        Reads are the feed's, shared by the viewers that catch up together (FLT-4); a resume
+        from another epoch of the record, or from an id it does not have, reloads (FLT-6).
+        """
+        settings = self.services.settings
+        snapshot = await joined.snapshot(after or "0-0")
         meeting = meeting_for_viewer(joined.meeting)
-        await self._send(hello_frame(meeting, snapshot.held, snapshot.as_of, snapshot.questions))
+        hello = hello_frame(meeting, snapshot.held, snapshot.as_of, snapshot.questions)
+        await self._send(_with_epoch(hello, joined.epoch))
+        if (greeting := self.websocket.app.state.health.greeting()) is not None:
+            await self._send(greeting)  # connected while the record is not usable: say so now
         if after is not None and after != "0":
-            # Inclusive start: the first entry must be `after` itself, or that history is gone.
-            limit = settings.resume_limit
-            entries = await record.range(self.meeting_id, after, "+", count=limit + 2)
-            if entries and entries[0][0] == after and len(entries) <= limit + 1:
-                missed = [e for e in entries[1:] if _not_after(e[0], position)]
-                await self._send_entries(joined, missed, position if missed else after)
-                return max(after, position, key=id_key)
+            epoch = self.websocket.query_params.get("epoch") or joined.epoch  # none: not checked
+            missed = None
+            if epoch == joined.epoch:
+                missed = await joined.since(after, settings.resume_limit)
+            if missed is not None:
+                last = max(after, joined.position, key=id_key)
+                await self._send_entries(joined, missed, last)
+                return last
             await self._send(RELOAD_FRAME)
         if after == "0":
-            start = "-"
-            while True:
-                chunk = await record.range(self.meeting_id, start, position, count=CHUNK)
-                await self._send_entries(joined, chunk, chunk[-1][0] if chunk else position)
-                if len(chunk) < CHUNK:
-                    return position
-                start = "(" + chunk[-1][0]
-        recent = await record.recent(self.meeting_id, position, count=settings.history_limit)
-        await self._send_entries(joined, recent, position)
-        return position
+            return await self._everything(joined)
+        recent = await joined.recent(settings.history_limit)
+        await self._send_entries(joined, recent, joined.position)
+        return joined.position
+
+    async def _everything(self, joined: Subscription) -> str:
+        record, position, start = self.services.store.record, joined.position, "-"
+        while True:
+            chunk = await record.range(self.meeting_id, start, position, count=CHUNK)
+            await self._send_entries(joined, chunk, chunk[-1][0] if chunk else position)
+            if len(chunk) < CHUNK:
+                return position
+            start = "(" + chunk[-1][0]
 
     async def _send_entries(self, joined: Subscription, entries: list[Entry], last: str) -> None:
         await self._send(events_frame(joined.history(entries), last))
@@ -201,7 +227,12 @@ class ViewerSession:
 
     async def _receive(self, joined: Subscription) -> None:
         while True:
+            waited: list[bool] = []  # set if `receive` had to wait: no frame was queued
+            tick = asyncio.get_running_loop().call_soon(waited.append, True)
             message = await self.websocket.receive()
+            tick.cancel()
+            if waited:
+                self.idle_at = time.monotonic()
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
@@ -225,12 +256,23 @@ class ViewerSession:
         if isinstance(command, Vote):
             await self._vote(joined, command, arrived)
             return
+        cases, identity = self.services.usecases, self.identity
         if not self._flood_allows(arrived):
+            # A retry of a recorded comment gets its ack, however fast it comes (DUR-3).
             flood = Rejected(RejectReason.RATE_LIMITED, "too many frames", 1000)
-            await self._refuse(command.client_msg_id, flood)
-            return
-        submission = Submission(what=command, sender=self.viewer)
-        outcome = await submit(self.services.usecases, joined.meeting, submission)
+            outcome = await settled_or(cases, self.meeting_id, command.client_msg_id, flood)
+        elif self._is_behind(arrived):
+            outcome = busy(cases, self.meeting_id, command.client_msg_id)
+        else:
+            young = identity.is_young(
+                self.services.clock(), self.services.settings.viewer_warmup_seconds
+            )
+            submission = Submission(
+                what=command, sender=identity.key, address=identity.address, young=young
+            )
+            waited = arrived - self.idle_at  # at most: it may have come later than that
+            outcome = await submit(cases, joined.meeting, submission, waited=waited)
+            self.answered_in = time.monotonic() - arrived
         await self._answer(command, outcome, arrived)
 
     async def _vote(self, joined: Subscription, command: Vote, arrived: float) -> None:
@@ -253,6 +295,10 @@ class ViewerSession:
         if isinstance(outcome, Rejected):
             await self._reject(command.client_msg_id, outcome)
             return
+        if isinstance(outcome, Unconfirmed):  # unknown: the client sends it again
+            retry_after = retry_after_seconds(outcome)
+            await self._send(retry_frame(command.client_msg_id, outcome.detail, retry_after))
+            return
         accepted = outcome.first if isinstance(outcome, Repeated) else outcome
         status, reason = _ACK[type(accepted)], getattr(accepted, "reason", "")
         self.services.metrics.ack_latency.observe(time.monotonic() - arrived)
@@ -266,6 +312,12 @@ class ViewerSession:
     async def _reject(self, client_msg_id: str, rejected: Rejected) -> None:
         retry = retry_after_seconds(rejected) if rejected.retry_after_ms else None
         await self._send(rejected_frame(client_msg_id, rejected.reason, rejected.detail, retry))
+
+    def _is_behind(self, now: float) -> bool:
+        """Sending faster than it can be answered, while the record is busy (OVL-2)."""
+        if now - self.idle_at <= MAX_BACKLOG or self.answered_in <= SLOW_ANSWER:
+            return False
+        return self.services.usecases.in_flight >= BUSY_IN_FLIGHT
 
     def _flood_allows(self, now: float) -> bool:
         self.tokens = min(FLOOD_BURST, self.tokens + (now - self.refilled) * FLOOD_RATE)
@@ -314,5 +366,7 @@ _VOTE_ERRORS = {
 }
 
 
-def _not_after(stream_id: str, position: str) -> bool:
-    return id_key(stream_id) <= id_key(position)
+def _with_epoch(hello: str, epoch: str) -> str:
+    """The hello frame with the record's epoch (resumes name it: FLT-6), added to the JSON
+    object as text, so that a storm of hellos is encoded once each, not twice."""
+    return f'{hello[:-1]},"epoch":{dumps(epoch)}}}'

@@ -8,7 +8,7 @@ import {
 import {
   addOptions, applyFilters, current, filterSelects, filterText, focusQueue, move, queue, select,
 } from "./console_rows.js";
-import { command, connect } from "./console_socket.js";
+import { command, connect, post } from "./console_socket.js";
 import { mergeChooser, openHelp, reasonChooser, tagChooser } from "./console_choosers.js";
 
 const KEY_ACTIONS = Object.fromEntries(Object.entries(ACTION_KEYS).map(([a, k]) => [k, a]));
@@ -99,6 +99,11 @@ queue.addEventListener("click", (event) => {
 });
 
 $("filters").addEventListener("submit", (event) => event.preventDefault());
+$("staff-post").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("staff-text").value.trim();
+  if (text) post(text);
+});
 $("filters").addEventListener("input", applyFilters);
 $("filters").addEventListener("change", applyFilters);
 for (const button of document.querySelectorAll("[data-count-status]")) {

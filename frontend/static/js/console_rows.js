@@ -34,6 +34,7 @@ function rowContent(item) {
   });
   const name = element("bdi", "name", item.name || S.guest);
   meta.append(time, name);
+  if (item.channel === "staff") meta.append(element("span", "staff-badge", S.staff_badge));
   if (item.kind === "question") {
     meta.append(element("span", "votes", format(S.votes, { n: item.votes })));
     if (item.askers > 1) meta.append(element("span", "askers", format(S.askers, { n: item.askers })));

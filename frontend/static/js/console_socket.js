@@ -2,7 +2,7 @@
 // then every change as the items it touched; commands name the version the moderator saw, so a
 // stale one is refused (conflict) instead of undoing someone else's work. Reconnects with jitter.
 
-import { $, S, config, isAfter, newId, say, state } from "./console_state.js";
+import { $, S, config, format, isAfter, newId, say, state } from "./console_state.js";
 import {
   keepSelectionVisible, queue, refreshFilterOptions, renderRow, select, updateCounts, updateEmpty,
 } from "./console_rows.js";
@@ -28,6 +28,22 @@ export function command(action, item, extra = {}) {
   state.pending.set(cmd, { action, item: item.id });
   const frame = { type: "command", cmd, action, item: item.id, version: item.version, ...extra };
   socket.send(JSON.stringify(frame));
+}
+
+// A comment to the chat as staff (issue 8): viewers see it with the staff badge.
+export function post(text, cmd = newId()) {
+  const socket = state.socket;
+  if (!socket || !state.hello || socket.readyState !== WebSocket.OPEN) {
+    say(S.reconnecting);
+    return;
+  }
+  state.pending.set(cmd, { action: "post", text });
+  socket.send(JSON.stringify({ type: "post", cmd, text }));
+}
+
+function posted(pending) {
+  const field = $("staff-text");
+  if (pending?.action === "post" && field.value.trim() === pending.text) field.value = "";
 }
 
 // The socket
@@ -113,10 +129,17 @@ function receive(message) {
       events(message);
       break;
     case "result":
+      posted(state.pending.get(message.cmd));
       state.pending.delete(message.cmd);
       break;
     case "refused":
       refused(message);
+      break;
+    case "status":
+      health(message);
+      break;
+    case "discontinuity":
+      lost(message);
       break;
     default:
       break; // "error": a frame of ours the server did not understand
@@ -133,6 +156,7 @@ function hello(message) {
   state.last = message.as_of;
   main.dataset.moderate = String(Boolean(state.me.moderate));
   $("read-only").hidden = Boolean(state.me.moderate);
+  $("staff-post").hidden = !state.me.moderate;
   state.items = new Map(message.items.map((item) => [item.id, item]));
   state.rows.clear();
   queue.replaceChildren();
@@ -143,6 +167,42 @@ function hello(message) {
   const keep = state.selected && state.rows.has(state.selected) ? state.selected : null;
   select(keep, { focus: Boolean(keep) && document.activeElement === document.body });
   setConnection("open", S.connected);
+  health({ state: "ok" }); // a server that is degraded says so right after its hello
+}
+
+// FLT-6: the record lost history. The alert names the acknowledged comments it no longer has
+// and stays until dismissed; the same loss (its new epoch) is shown once, however often the
+// console reconnects.
+function lost(message) {
+  state.losses ??= new Set();
+  if (state.losses.has(message.epoch)) return;
+  state.losses.add(message.epoch);
+  const alert = document.createElement("div");
+  alert.className = "degraded-banner discontinuity";
+  alert.setAttribute("role", "alert");
+  const title = document.createElement("strong");
+  title.textContent = S.discontinuity_title;
+  const missing = document.createElement("span");
+  missing.className = "degraded-detail";
+  missing.textContent = message.missing.length
+    ? format(S.discontinuity_missing, { ids: message.missing.join(", ") })
+    : S.discontinuity_none;
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.textContent = S.dismiss;
+  dismiss.addEventListener("click", () => alert.remove());
+  alert.append(title, missing, dismiss);
+  $("degraded").after(alert);
+}
+
+// The banner: comments are not being accepted, and why (server/health.py's reasons).
+function health(message) {
+  const bad = message.state === "degraded";
+  $("degraded").hidden = !bad;
+  main.dataset.degraded = String(bad);
+  $("degraded-reason").textContent = bad ? S[`degraded_${message.reason}`] ?? message.reason : "";
+  const detail = bad && message.detail ? format(S.degraded_detail, { detail: message.detail }) : "";
+  $("degraded-detail").textContent = detail;
 }
 
 function events(message) {
@@ -168,7 +228,13 @@ function afterChange() {
 }
 
 function refused(message) {
+  const pending = state.pending.get(message.cmd);
   state.pending.delete(message.cmd);
+  if (message.error === "unconfirmed" && pending?.action === "post") {
+    // The record did not answer in time: the same cmd, sent again, settles it (never twice).
+    setTimeout(() => post(pending.text, message.cmd), 1000);
+    return;
+  }
   if (message.error === "conflict") say(S.conflict);
   else say(S[`refused_${message.error}`] ?? message.detail ?? message.error);
 }

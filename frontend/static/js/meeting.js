@@ -5,7 +5,7 @@
 import { $, S, config, isAfter, outbox, send, state } from "./meeting_state.js";
 import {
   acknowledged, append, commentElement, hideComment, list, nameInput, rejected, releaseComment,
-  renderHeld, sendButton, showPending, textInput,
+  renderHeld, sendButton, showPending, textInput, unconfirmed,
 } from "./meeting_chat.js";
 import {
   applyQuestion, askButton, counted, questionName, questionText, renderQuestions, sendVote,
@@ -37,11 +37,23 @@ function setConnection(value, text) {
   connection.classList.toggle("bad", value === "lost" || value === "gone");
 }
 
+// A `status` frame: while the record is not usable, comments wait in the outbox; once it is
+// back, everything waiting is sent again at once (same ids: each is recorded once).
+const degraded = $("degraded");
+function setHealth(message) {
+  const bad = message.state === "degraded";
+  degraded.hidden = !bad;
+  degraded.textContent = bad ? S.degraded_viewer : "";
+  if (!bad && state.ready) for (const clientId of outbox.keys()) send(clientId);
+}
+
 // Protocol
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const after = state.last ? `?after=${encodeURIComponent(state.last)}` : "";
+  // FLT-6: the record's epoch goes with `after`; a record that lost history answers reload.
+  const epoch = state.epoch ? `&epoch=${encodeURIComponent(state.epoch)}` : "";
+  const after = state.last ? `?after=${encodeURIComponent(state.last)}${epoch}` : "";
   const socket = new WebSocket(`${scheme}//${location.host}${config.socket}${after}`);
   state.socket = socket;
   socket.onmessage = (message) => receive(JSON.parse(message.data));
@@ -66,12 +78,14 @@ function receive(message) {
       state.attempts = 0;
       state.ready = true;
       state.asOf = message.as_of;
+      state.epoch = message.epoch ?? "";
       state.held = { ...message.held };
       renderHeld();
       // The hello's questions are the whole list as of `as_of`; later events move it on.
       state.questions = new Map((message.questions ?? []).map((q) => [q.id, { ...q }]));
       setStatus(message.meeting.status);
       setConnection("open", "");
+      degraded.hidden = true; // a server that is degraded says so right after its hello
       for (const clientId of outbox.keys()) send(clientId);
       for (const question of state.pendingVotes) sendVote(question);
       break;
@@ -90,8 +104,14 @@ function receive(message) {
     case "rejected":
       rejected(message);
       break;
+    case "retry":
+      unconfirmed(message);
+      break;
     case "voted":
       counted(message);
+      break;
+    case "status":
+      setHealth(message);
       break;
     case "error":
       voteRefused(message);
@@ -108,7 +128,7 @@ function apply(event) {
       mine.classList.remove("pending");
       return;
     }
-    const item = commentElement(event.name, event.text, event.at);
+    const item = commentElement(event.name, event.text, event.at, event.channel);
     item.dataset.id = event.id;
     append(item);
   } else if (event.kind === "comment.held") {

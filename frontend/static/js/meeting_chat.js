@@ -29,13 +29,13 @@ export function append(element) {
   else newButton.hidden = false;
 }
 
-export function commentElement(name, text, at) {
+export function commentElement(name, text, at, channel) {
   const item = document.createElement("li");
-  fillComment(item, name, text, at);
+  fillComment(item, name, text, at, channel);
   return item;
 }
 
-function fillComment(item, name, text, at) {
+function fillComment(item, name, text, at, channel) {
   item.className = "comment";
   const who = document.createElement("bdi");
   who.className = "name";
@@ -44,6 +44,15 @@ function fillComment(item, name, text, at) {
   body.className = "text";
   body.textContent = text;
   item.replaceChildren(who, body);
+  // Staff speaking as staff (issue 8): an element of its own, which no viewer's name (always
+  // text, never HTML, and refused when it reads as a role) can make.
+  if (channel === "staff") {
+    item.classList.add("staff");
+    const badge = document.createElement("span");
+    badge.className = "staff-badge";
+    badge.textContent = S.staff_badge;
+    who.after(badge);
+  }
   if (at) addTime(item, at);
 }
 
@@ -110,11 +119,11 @@ export function releaseComment(event) {
   const shown = list.querySelector(`[data-id="${CSS.escape(event.comment)}"]`);
   if (shown) {
     const mine = shown.dataset.mine === "true";
-    fillComment(shown, event.name, event.text, event.posted_at);
+    fillComment(shown, event.name, event.text, event.posted_at, event.channel);
     if (mine) markMine(shown);
     return;
   }
-  const item = commentElement(event.name, event.text, event.posted_at);
+  const item = commentElement(event.name, event.text, event.posted_at, event.channel);
   item.dataset.id = event.comment;
   // In record order: before the first comment that came after it.
   const later = [...list.children].find((o) => o.dataset.id && isAfter(o.dataset.id, event.comment));
@@ -155,14 +164,16 @@ export function acknowledged(message) {
   }
 }
 
+// Not recorded: these pass, so the same comment goes again later (its id is still unused).
+const SEND_AGAIN = { rate_limited: 5, overloaded: 1, unavailable: 3 };
+
 export function rejected(message) {
   const clientId = message.client_msg_id;
   const item = pendingElement(clientId);
   const reason = message.reason;
-  if (reason === "rate_limited" || reason === "unavailable") {
-    const wait = reason === "rate_limited" ? message.retry_after ?? 5 : 3;
-    const key = reason === "rate_limited" ? "rejected_rate_limited" : "rejected_unavailable";
-    if (item) setNote(item, format(S[key], { n: wait }));
+  if (reason in SEND_AGAIN) {
+    const wait = message.retry_after ?? SEND_AGAIN[reason];
+    if (item) setNote(item, format(S[`rejected_${reason}`], { n: wait }));
     setTimeout(() => send(clientId), wait * 1000);
     return;
   }
@@ -174,6 +185,15 @@ export function rejected(message) {
   const fallback = item.classList.contains("asked") ? S.question_rejected : S.rejected_invalid;
   const key = reason === "invalid" ? null : `rejected_${reason}`;
   setNote(item, format(S[key] ?? fallback, { n: config.maxChars }));
+}
+
+// The server cannot tell yet whether it recorded the comment: only the same comment with the
+// same id, sent again, settles it (acknowledged once, never twice). It stays in the outbox.
+export function unconfirmed(message) {
+  const clientId = message.client_msg_id;
+  const item = pendingElement(clientId);
+  if (item) setNote(item, S.not_confirmed);
+  setTimeout(() => send(clientId), (message.retry_after ?? 1) * 1000);
 }
 
 // The form

@@ -13,6 +13,9 @@
 --   pace k interval burst       GCRA in ms: one per interval, bursts of burst, else
 --                               {'paced', i, milliseconds to wait}; the bucket is set only
 --                               when every guard passed
+--   before deadline             Redis's TIME in ms must not be past deadline, else
+--                               {'late', i, now}: a write whose sender stopped waiting for
+--                               it never runs later
 -- Operations, in order:
 --   xadd k kind data            append an entry; its id is append n (n counts from 1)
 --   hset k field value          hset_at k n value (the field is append n's id)
@@ -29,6 +32,10 @@ local function take(count)
   return values
 end
 local function key(index) return KEYS[tonumber(index)] end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 
 local paced = {}
 local guards = tonumber(ARGV[at]); at = at + 1
@@ -55,14 +62,17 @@ for i = 1, guards do
   elseif name == 'pace' then
     local a = take(3)
     local interval, burst = tonumber(a[2]), tonumber(a[3])
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local now = now_ms()
     local tat = tonumber(redis.call('GET', key(a[1])) or '0')
     if tat < now then tat = now end
     local wait = tat - (burst - 1) * interval - now
     if wait > 0 then return {'paced', i, string.format('%d', wait)} end
     tat = tat + interval
     paced[#paced + 1] = {key(a[1]), string.format('%d', tat), string.format('%d', tat - now + 1000)}
+  elseif name == 'before' then
+    local a = take(1)
+    local now = now_ms()
+    if now > tonumber(a[1]) then return {'late', i, string.format('%d', now)} end
   else
     return redis.error_reply('unknown guard ' .. tostring(name))
   end
