@@ -295,7 +295,12 @@ class Record:
             # connection, as its sender would. Its guards make that safe: the first one to run
             # appends, the other finds it `seen` (and a late one changes nothing).
             self.breaker.failed(f"{type(error).__name__}: {error}")
-            await self.breaker.admit()
+            try:
+                await self.breaker.admit()
+            except StoreUnavailable as closed:
+                # The first try may have run: a breaker that opened meanwhile makes its fate
+                # no less unknown, never a final `unavailable` (found by FLT-2's full tier).
+                raise Unanswered(f"{error}; then {closed}") from error
             again = True
             reply = await self._unanswered_again(script, attempt)
         except (RedisError, OSError) as error:
