@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import asyncio.runners
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +17,40 @@ from server.store import Store
 from server.store.embedded import EmbeddedRedis
 from server.usecases import UseCases, change_meeting, create_meeting
 from tests.helpers import LiveServer, live_server, unique_prefix
+
+STUCK_TASK_TIMEOUT = 10.0
+
+
+def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
+    """asyncio's own `_cancel_all_tasks` (run when anyio's runner closes), but bounded.
+
+    A task that swallows its cancellation (seen once in CI, in teardown after
+    tests/server/test_console.py; suspected: a redis-py pool wait) made the whole suite hang.
+    Such a task is reported on stderr with its stack and left behind instead. This is a known
+    open defect to find, not a fix (see the issue 8 closing note).
+    """
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    done, pending = loop.run_until_complete(asyncio.wait(tasks, timeout=STUCK_TASK_TIMEOUT))
+    for task in pending:
+        sys.stderr.write(f"\nSTUCK TASK left behind at loop close: {task!r}\n")
+        task.print_stack(file=sys.stderr)
+        asyncio.tasks._unregister_task(task)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception during shutdown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+
+
+asyncio.runners._cancel_all_tasks = _cancel_all_tasks_bounded  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
