@@ -1,4 +1,5 @@
-"""Fixtures: one real embedded Redis for the session, a fresh key prefix and app per test."""
+"""Fixtures: one real embedded Redis for the session, a fresh key prefix and app per test; a
+Redis of its own and cheap password hashing for the tests that ask for them."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from moderation import AkimLevel, CreateMeeting, Meeting, StartMeeting
+from server.auth import accounts
 from server.settings import Settings
 from server.store import Store
 from server.store.embedded import EmbeddedRedis
 from server.usecases import UseCases, change_meeting, create_meeting
-from tests.helpers import LiveServer, live_server, unique_prefix
+from tests.helpers import LiveServer, PrivateRedis, live_server, unique_prefix
 
 STUCK_TASK_TIMEOUT = 10.0
+# Cheap hashing keeps the suite fast; production keeps argon2-cffi's defaults.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
@@ -91,6 +96,23 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
 async def server(settings: Settings) -> AsyncIterator[LiveServer]:
     async with live_server(settings) as live:
         yield live
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A Redis of this test's own, to stop or break: its record and its command counts are this
+    test's alone."""
+    redis = PrivateRedis(tmp_path / "redis").start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id made cheap through accounts.py's hook for tests, for the tests that sign in."""
+    monkeypatch.setattr(accounts, "HASHER", FAST_HASHER)
 
 
 def meeting_command(**changes: object) -> CreateMeeting:

@@ -25,6 +25,7 @@ from server.fanout.uvicorn import SETTINGS as UVICORN
 from server.fanout.uvicorn import FastPath, options
 from server.services import Services
 from server.settings import Settings
+from server.store.embedded import redis_binary
 
 # Our uvicorn protocol (fan-out writes to transports) and uvicorn's own (fan-out through ASGI).
 PROTOCOLS = [UVICORN["ws"], "websockets-sansio"]
@@ -226,3 +227,61 @@ def running_server(workdir: Path, *args: str, env: dict[str, str]) -> Iterator[S
         yield server
     finally:
         server.stop()
+
+
+# A Redis of a test's own, for the tests that stop, kill or break it
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, durable like the embedded one (appendonly yes,
+    appendfsync always), on a unix socket or a TCP port; killed and restarted by its PID."""
+
+    def __init__(self, folder: Path, *options: str, port: int = 0) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.options = options
+        self.port = port
+        self.socket = folder / "redis.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}" if self.port else f"unix://{self.socket}"
+
+    def start(self) -> PrivateRedis:
+        """Start it on its folder (what it had acknowledged is in its append-only file)."""
+        if self.port:
+            listen = ["--port", str(self.port), "--bind", "127.0.0.1"]
+        else:
+            self.socket.unlink(missing_ok=True)  # left by a killed server
+            listen = ["--port", "0", "--unixsocket", str(self.socket)]
+        self.process = subprocess.Popen(
+            [redis_binary(), *listen, "--dir", str(self.folder), "--appendonly", "yes",
+             "--appendfsync", "always", "--save", "", *self.options],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(lambda: self.cli("PING") == "PONG", what="the private redis-server")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: as if the machine lost Redis; clients find nobody listening."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(TIMEOUT)
+            self.process = None
+        self.socket.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(TIMEOUT)
+            self.process = None
+
+    def cli(self, *args: str) -> str:
+        """`redis-cli` against it, as an operator runs it; its answer ("" when unreachable)."""
+        where = ["-p", str(self.port)] if self.port else ["-s", str(self.socket)]
+        cli = str(Path(redis_binary()).with_name("redis-cli"))
+        done = subprocess.run(
+            [cli, *where, *args], capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+        return done.stdout.strip()

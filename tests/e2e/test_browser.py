@@ -7,55 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from moderation import Meeting
+from tests.e2e._chromium import CHROMIUM_FLAGS, TRAPS, require_chromium
 from tests.helpers import ROOT, TIMEOUT, LiveServer, environment, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Records what a page must never do: run injected script, break the Content-Security-Policy.
-TRAPS = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__violations.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
-
-
-def require_chromium() -> None:
-    """Skip on a developer's machine without Chromium; never in CI."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the browser tests: /usr/bin/chromium is missing")
-        pytest.skip("no /usr/bin/chromium on this machine (CI installs it)")
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
-        )
-        yield browser
-        await browser.close()
 
 
 class Viewer:

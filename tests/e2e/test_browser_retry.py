@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from server.settings import Settings
-from tests.e2e.test_browser import browser, open_viewer, send
+from tests.e2e.test_browser import open_viewer, send
 from tests.helpers import TIMEOUT, live_server
 from tests.server.test_final_rejections import (
     StoppableRedis,
@@ -20,7 +20,7 @@ from tests.server.test_final_rejections import (
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["browser", "stoppable"]  # fixtures, shared with the other tests
+__all__ = ["stoppable"]  # a fixture, shared with the other tests
 
 
 async def test_a_comment_the_record_did_not_confirm_is_sent_again_until_acknowledged(

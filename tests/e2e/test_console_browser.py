@@ -10,11 +10,9 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-from argon2 import PasswordHasher
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from moderation import Meeting, StartMeeting
 from moderation.model import ItemStatus
@@ -24,10 +22,10 @@ from server.store import Store
 from server.usecases import UseCases, change_meeting, create_meeting
 from server.web.i18n import translator
 from tests.conftest import meeting_command
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, TRAPS, require_chromium
+from tests.e2e._chromium import TRAPS
 from tests.helpers import TIMEOUT, LiveServer, catch_up, recv_until
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.usefixtures("fast_hashing")]
 
 WAIT_MS = TIMEOUT * 1000
 # A change made in one console shows in every other one within this bound.
@@ -38,25 +36,6 @@ EN = translator("en")
 ROAD = "Когда отремонтируют дорогу на улице Жандосова?"
 ROAD_AGAIN = "Дорогу по Жандосова когда будут ремонтировать?"  # the same question, reworded
 ADVERT = "Продаю гараж недорого, пишите в личку"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_chromium()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id at its cheapest: accounts.py's hook for tests (production keeps the defaults)."""
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 async def add_staff(server: LiveServer, name: str, role: Role = Role.MODERATOR) -> str:

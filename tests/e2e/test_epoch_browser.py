@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from argon2 import PasswordHasher
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from moderation import Meeting
-from server.auth import accounts
 from server.settings import Settings
 from server.store.keys import Keys
 from server.web.i18n import translator
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
 from tests.e2e.test_console_browser import add_staff, clean, open_console
 from tests.helpers import LiveServer, comment, recv_json, recv_until
 from tests.viewers import redis_cli
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.usefixtures("fast_hashing")]
 
 EN = translator("en")
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_chromium()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id at its cheapest: accounts.py's hook for tests (production keeps the defaults)."""
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 async def test_flt6_the_console_names_the_acknowledged_comments_the_record_lost(

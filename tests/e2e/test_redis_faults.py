@@ -8,13 +8,12 @@ bench/reliability/redis_faults.py, which runs the same scenarios at full size.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from websockets.asyncio.client import ClientConnection
 
 from bench.reliability.redis_faults import (
@@ -31,10 +30,17 @@ from server.settings import Settings
 from server.store import Store
 from server.web.i18n import translator
 from tests.consoles import Console, console, open_session
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
 from tests.e2e.test_console_browser import add_staff, clean, open_console, open_viewer
-from tests.helpers import PROTOCOLS, LiveServer, catch_up, comment, live_server, recv_until
-from tests.server.test_faults import PrivateRedis, live_meeting_on
+from tests.helpers import (
+    PROTOCOLS,
+    LiveServer,
+    PrivateRedis,
+    catch_up,
+    comment,
+    live_server,
+    recv_until,
+)
+from tests.server.test_faults import live_meeting_on
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -85,15 +91,6 @@ async def test_flt7_a_full_disk_stops_acks_says_so_and_recovers_when_space_is_fr
 # With REDIS_URL: no supervisor, the same states from the health check
 
 
-@pytest.fixture
-def external_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path / "redis").start()
-    try:
-        yield redis
-    finally:
-        redis.stop()
-
-
 async def status_frame(ws: ClientConnection, state: str) -> tuple[dict[str, Any], float]:
     """The next `status` frame with `state`, and the seconds it took to come."""
     began = time.monotonic()
@@ -109,14 +106,14 @@ async def readiness(http: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.parametrize("ws", PROTOCOLS)
 async def test_with_redis_url_every_socket_is_told_while_redis_is_not_durable_or_unreachable(
-    external_redis: PrivateRedis, settings: Settings, ws: str
+    private_redis: PrivateRedis, settings: Settings, ws: str
 ) -> None:
     """DUR-2 (b), FLT-1: an external Redis made not durable (`CONFIG SET appendfsync
     everysec`), then killed. Open viewer and console sockets are told `degraded` with the
     reason within 5 s and `ok` when it is fixed; a socket that connects meanwhile gets the
     status right after its hello; /readyz and `halyq_redis_up` agree, and name no file. With
     our uvicorn protocol (the frame written to lent transports) and uvicorn's own (sent)."""
-    redis = external_redis
+    redis = private_redis
     meeting, _ = await live_meeting_on(redis.url, settings.redis_prefix)
     store = Store(redis.url, settings.redis_prefix)
     session = await open_session(store, "aliya", Role.MODERATOR)
@@ -195,24 +192,13 @@ async def greeted_while_degraded(
 # The banners, in a browser
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_chromium()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
-        )
-        yield browser
-        await browser.close()
-
-
 async def test_the_console_shows_a_banner_with_the_reason_and_the_viewer_page_a_notice(
-    browser: Browser, external_redis: PrivateRedis, settings: Settings
+    browser: Browser, private_redis: PrivateRedis, settings: Settings
 ) -> None:
     """While the record is not usable every staff console shows a banner saying why, in words
     (and one opened meanwhile shows it at once), and the viewer page says comments wait; both
     go when it is usable again."""
-    redis = external_redis
+    redis = private_redis
     meeting, _ = await live_meeting_on(redis.url, settings.redis_prefix)
     async with live_server(settings.replace(redis_url=redis.url)) as server:
         name = await add_staff(server, "dana")

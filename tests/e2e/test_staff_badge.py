@@ -4,7 +4,6 @@ element that no viewer's name can make, on a phone and on a desktop."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from moderation import Meeting
 from server.auth.accounts import Role
 from server.store import Store
 from tests.consoles import desk_and_viewer
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, TRAPS, require_chromium
+from tests.e2e._chromium import TRAPS
 from tests.helpers import TIMEOUT, LiveServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -23,19 +22,6 @@ SIZES = ((390, 844), (1366, 900))
 STAFF_TEXT = "Сәлеметсіздер ме! Әкім сұрақтарға эфирдің екінші жартысында жауап береді."
 # A viewer who tries to look like staff: the markup stays text, the word is a reserved name.
 POSER = "<span class=staff-badge>Модератор</span>"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def test_a_staff_comment_has_the_badge_and_no_viewer_name_makes_one(

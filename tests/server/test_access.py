@@ -23,18 +23,13 @@ from server.auth.access import POLICIES, PUBLIC_ROUTES, Access, Policy, policy_f
 from server.auth.accounts import Role, may
 from server.settings import Settings
 from tests.helpers import TIMEOUT, LiveServer
-from tests.server.test_auth import FAST_HASHER, FakeClock, add_user, login
+from tests.server.test_auth import FakeClock, add_user, login
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_hashing")]
 
 SOCKET = "WS"
 MOUNT = "MOUNT"
 PAGE = {"Accept": "text/html,application/xhtml+xml"}
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "HASHER", FAST_HASHER)
 
 
 def inventory(routes: list[BaseRoute]) -> Iterator[tuple[str, str]]:

@@ -42,17 +42,10 @@ from server.web import templating
 from server.web.errors import HANDLERS
 from tests.helpers import TIMEOUT, LiveServer, live_server, wait_for
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_hashing")]
 
 PASSWORD = "correct horse battery"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
-# Cheap hashing keeps the suite fast; production keeps argon2-cffi's defaults.
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "HASHER", FAST_HASHER)
 
 
 class FakeClock:

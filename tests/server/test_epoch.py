@@ -9,10 +9,11 @@ console which acknowledged comments are gone, and record each one sent again exa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,14 @@ from server.wire import id_key
 from tests.consoles import console, open_session
 from tests.helpers import (
     LiveServer,
+    PrivateRedis,
     comment,
     live_server,
     recv_json,
     recv_until,
-    unique_prefix,
     wait_for,
 )
-from tests.server.test_faults import PrivateRedis, live_meeting_on
+from tests.server.test_faults import own_record
 from tests.server.test_resume import post
 from tests.viewers import Viewer, closing, gather_all, redis_cli
 
@@ -51,26 +52,11 @@ DETECTED_WITHIN = 5.0  # seconds (FLT-6)
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path / "redis").start()
-    try:
-        yield redis
-    finally:
-        redis.stop()
-
-
-@pytest.fixture
 async def record(
-    own_redis: PrivateRedis, tmp_path: Path
+    private_redis: PrivateRedis, tmp_path: Path
 ) -> AsyncIterator[tuple[Settings, Store, Meeting]]:
-    settings = Settings(
-        redis_url=own_redis.url, redis_prefix=unique_prefix(), data_dir=tmp_path / "data"
-    )
-    meeting, _ = await live_meeting_on(own_redis.url, settings.redis_prefix)
-    store = Store(own_redis.url, settings.redis_prefix)
-    await store.check_durability()
-    yield settings, store, meeting
-    await store.close()
+    async with own_record(private_redis, tmp_path / "data") as record:
+        yield record
 
 
 async def say(ws: ClientConnection, client_msg_id: str) -> str:
@@ -90,6 +76,22 @@ async def recorded(store: Store, meeting: Meeting) -> list[str]:
     """The client_msg_ids of the comments in the record, in order."""
     entries = await store.record.range(meeting.id, "-", "+", count=10_000)
     return [e.client_msg_id for _, e in entries if hasattr(e, "client_msg_id")]
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    server: LiveServer, meeting: Meeting, session: str, viewers: list[Viewer]
+) -> AsyncIterator[tuple[ClientConnection, ClientConnection]]:
+    """`viewers` watching, then a moderator's console and a commenter's socket, both past their
+    hello: what each test of a loss has open when the record goes."""
+    await gather_all(*(v.open(server.url, meeting.id) for v in viewers))
+    async with (
+        console(server.url, meeting.id, session) as desk,
+        server.socket(meeting.id) as ws,
+    ):
+        assert (await recv_json(desk))["type"] == "hello"
+        await recv_json(ws)
+        yield desk, ws
 
 
 async def after_the_loss(
@@ -123,24 +125,18 @@ async def after_the_loss(
 
 
 async def test_flt6_a_record_whose_keys_are_gone_is_noticed_and_every_client_told(
-    own_redis: PrivateRedis, record: tuple[Settings, Store, Meeting]
+    private_redis: PrivateRedis, record: tuple[Settings, Store, Meeting]
 ) -> None:
     settings, store, meeting = record
     keys, session = Keys(settings.redis_prefix), await open_session(store, "aliya", Role.MODERATOR)
     viewers = [Viewer() for _ in range(5)]
     async with live_server(settings) as server, closing(viewers):
-        await gather_all(*(v.open(server.url, meeting.id) for v in viewers))
-        async with (
-            console(server.url, meeting.id, session) as desk,
-            server.socket(meeting.id) as ws,
-        ):
-            assert (await recv_json(desk))["type"] == "hello"
-            await recv_json(ws)
+        async with connected(server, meeting, session, viewers) as (desk, ws):
             lost = {f"lost-{n}": await say(ws, f"lost-{n}") for n in range(6)}
             await gather_all(*(v.read_until(lambda v: v.has([lost["lost-5"]])) for v in viewers))
             gone = time.monotonic()
-            own_redis.cli("DEL", keys.stream(meeting.id), keys.seen(meeting.id),
-                          keys.epoch(meeting.id))  # fmt: skip
+            private_redis.cli("DEL", keys.stream(meeting.id), keys.seen(meeting.id),
+                              keys.epoch(meeting.id))  # fmt: skip
             told = await alert(desk, DETECTED_WITHIN)
             assert time.monotonic() - gone < DETECTED_WITHIN
         assert sorted(told["missing"]) == sorted(lost)
@@ -153,29 +149,23 @@ async def epoch_of(store: Store, meeting: Meeting) -> str | None:
 
 
 async def test_flt6_redis_back_from_an_older_file_is_noticed_even_after_new_comments(
-    own_redis: PrivateRedis, record: tuple[Settings, Store, Meeting]
+    private_redis: PrivateRedis, record: tuple[Settings, Store, Meeting]
 ) -> None:
     """A stale copy keeps the epoch, and a comment appended at once moves the last id past
     the mark: only the entries the feed read, now gone, tell."""
     settings, store, meeting = record
     session = await open_session(store, "aliya", Role.MODERATOR)
     viewers = [Viewer() for _ in range(3)]
-    aof = own_redis.folder / "appendonly.aof"
+    aof = private_redis.folder / "appendonly.aof"
     async with live_server(settings) as server, closing(viewers):
-        await gather_all(*(v.open(server.url, meeting.id) for v in viewers))
-        async with (
-            console(server.url, meeting.id, session) as desk,
-            server.socket(meeting.id) as ws,
-        ):
-            assert (await recv_json(desk))["type"] == "hello"
-            await recv_json(ws)
+        async with connected(server, meeting, session, viewers) as (desk, ws):
             kept = await say(ws, "kept")
             shutil.copy(aof, aof.with_suffix(".old"))  # the backup, with `kept` and the epoch
             lost = {f"lost-{n}": await say(ws, f"lost-{n}") for n in range(4)}
             await gather_all(*(v.read_until(lambda v: v.has([lost["lost-3"]])) for v in viewers))
-            own_redis.kill()
+            private_redis.kill()
             shutil.copy(aof.with_suffix(".old"), aof)
-            own_redis.start()
+            private_redis.start()
             gone = time.monotonic()
             (newer,) = await posted_once_reachable(store, meeting)
             told = await alert(desk, DETECTED_WITHIN)

@@ -8,13 +8,13 @@ disabled; the session's Redis is never touched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +28,6 @@ from moderation import AskQuestion, Meeting, StartMeeting, Submission
 from server.auth.accounts import Role
 from server.settings import Settings
 from server.store import Store, Write, Written
-from server.store.embedded import redis_binary
 from server.usecases import Asked, UseCases, change_meeting, create_meeting, submit
 from tests.conftest import meeting_command
 from tests.consoles import Console, console, open_session
@@ -36,82 +35,19 @@ from tests.helpers import (
     ROOT,
     TIMEOUT,
     LiveServer,
+    PrivateRedis,
     catch_up,
     comment,
     environment,
     live_server,
     recv_json,
     recv_until,
+    unique_prefix,
     wait_for,
-    wait_until,
 )
 from tests.server.test_bad_input import close_code
 
 pytestmark = pytest.mark.anyio
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, durable like the embedded one (appendonly yes,
-    appendfsync always), on a unix socket or a TCP port; killed and restarted by its PID."""
-
-    def __init__(self, folder: Path, *options: str, port: int = 0) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = folder
-        self.options = options
-        self.port = port
-        self.socket = folder / "redis.sock"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}" if self.port else f"unix://{self.socket}"
-
-    def start(self) -> PrivateRedis:
-        """Start it on its folder (what it had acknowledged is in its append-only file)."""
-        if self.port:
-            listen = ["--port", str(self.port), "--bind", "127.0.0.1"]
-        else:
-            self.socket.unlink(missing_ok=True)  # left by a killed server
-            listen = ["--port", "0", "--unixsocket", str(self.socket)]
-        self.process = subprocess.Popen(
-            [redis_binary(), *listen, "--dir", str(self.folder), "--appendonly", "yes",
-             "--appendfsync", "always", "--save", "", *self.options],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(lambda: self.cli("PING") == "PONG", what="the private redis-server")
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: as if the machine lost Redis; clients find nobody listening."""
-        if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(TIMEOUT)
-            self.process = None
-        self.socket.unlink(missing_ok=True)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(TIMEOUT)
-            self.process = None
-
-    def cli(self, *args: str) -> str:
-        """`redis-cli` against it, as an operator runs it; its answer ("" when unreachable)."""
-        where = ["-p", str(self.port)] if self.port else ["-s", str(self.socket)]
-        cli = str(Path(redis_binary()).with_name("redis-cli"))
-        done = subprocess.run(
-            [cli, *where, *args], capture_output=True, text=True, timeout=TIMEOUT, check=False
-        )
-        return done.stdout.strip()
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path / "redis").start()
-    try:
-        yield redis
-    finally:
-        redis.stop()
 
 
 async def live_meeting_on(url: str, prefix: str, questions: int = 0) -> tuple[Meeting, list[str]]:
@@ -129,6 +65,23 @@ async def live_meeting_on(url: str, prefix: str, questions: int = 0) -> tuple[Me
             assert isinstance(outcome, Asked), outcome
             asked.append(outcome.id)
         return meeting, asked
+    finally:
+        await store.close()
+
+
+@contextlib.asynccontextmanager
+async def own_record(
+    redis: PrivateRedis, data_dir: Path, **changes: Any
+) -> AsyncIterator[tuple[Settings, Store, Meeting]]:
+    """Settings on `redis` under a fresh prefix (with `changes`), a live meeting there, and a
+    store that reads its record."""
+    settings = Settings(redis_url=redis.url, redis_prefix=unique_prefix(), data_dir=data_dir)
+    settings = settings.replace(**changes)
+    meeting, _ = await live_meeting_on(redis.url, settings.redis_prefix)
+    store = Store(redis.url, settings.redis_prefix)
+    await store.check_durability()
+    try:
+        yield settings, store, meeting
     finally:
         await store.close()
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from server.auth import accounts
 from server.auth.accounts import (
     ACCOUNT_FAILURES,
     ACCOUNT_WINDOW,
@@ -21,18 +20,13 @@ from server.auth.accounts import (
     failure_delay,
 )
 from tests.helpers import LiveServer
-from tests.server.test_auth import CSRF_INPUT, FAST_HASHER, PASSWORD, FakeClock, add_user
+from tests.server.test_auth import CSRF_INPUT, PASSWORD, FakeClock, add_user
 
-pytestmark = pytest.mark.anyio
+# Few real checks are made (a throttled attempt checks no password), but each is cheap.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_hashing")]
 
 WRONG = "not the password"
 DETAIL = re.compile(r"(pair|address) (\d+)s from ([0-9a-f]{8})")
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Few real checks are made (a throttled attempt checks no password), but each is cheap.
-    monkeypatch.setattr(accounts, "HASHER", FAST_HASHER)
 
 
 @pytest.fixture

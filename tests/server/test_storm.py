@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,8 @@ from server.fanout.sweeper import Sweeper
 from server.metrics import Metrics
 from server.settings import Settings
 from server.store import Store
-from tests.helpers import LiveServer, catch_up, live_server, unique_prefix, wait_for
-from tests.server.test_faults import PrivateRedis, live_meeting_on
+from tests.helpers import LiveServer, PrivateRedis, catch_up, live_server, wait_for
+from tests.server.test_faults import own_record
 from tests.server.test_resume import post
 from tests.viewers import Viewer, closing, gather_all, in_order_once, range_reads
 
@@ -31,34 +31,19 @@ VIEWERS = 250
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    """A Redis of this test's own: its command counts are this test's alone."""
-    redis = PrivateRedis(tmp_path / "redis").start()
-    try:
-        yield redis
-    finally:
-        redis.stop()
-
-
-@pytest.fixture
 async def storm(
-    own_redis: PrivateRedis, tmp_path: Path
+    private_redis: PrivateRedis, tmp_path: Path
 ) -> AsyncIterator[tuple[Settings, Store, Meeting]]:
-    settings = Settings(
-        redis_url=own_redis.url,
-        redis_prefix=unique_prefix(),
-        data_dir=tmp_path / "data",
+    async with own_record(
+        private_redis,
+        tmp_path / "data",
         max_connections_per_address=4 * VIEWERS,  # every viewer comes from 127.0.0.1 here
-    )
-    meeting, _ = await live_meeting_on(own_redis.url, settings.redis_prefix)
-    store = Store(own_redis.url, settings.redis_prefix)
-    await store.check_durability()
-    yield settings, store, meeting
-    await store.close()
+    ) as record:
+        yield record
 
 
 async def test_flt4_a_reconnect_storm_shares_its_reads_and_no_viewer_misses_anything(
-    own_redis: PrivateRedis, storm: tuple[Settings, Store, Meeting]
+    private_redis: PrivateRedis, storm: tuple[Settings, Store, Meeting]
 ) -> None:
     settings, store, meeting = storm
     viewers = [Viewer() for _ in range(VIEWERS)]
@@ -72,9 +57,9 @@ async def test_flt4_a_reconnect_storm_shares_its_reads_and_no_viewer_misses_anyt
         )
     away = await post(store, meeting, 30, "away")  # while the server restarts
     async with closing(viewers), live_server(settings) as second:
-        reads = range_reads(own_redis.url)
+        reads = range_reads(private_redis.url)
         await gather_all(*(v.open(second.url, meeting.id) for v in viewers))
-        storm_reads = range_reads(own_redis.url) - reads
+        storm_reads = range_reads(private_redis.url) - reads
         live = await post(store, meeting, 3, "live")
         await gather_all(*(v.read_until(lambda v: v.has(live)) for v in viewers))
         metrics = second.services.metrics.registry.get_sample_value
