@@ -29,6 +29,9 @@ RETRIES = 3
 RETRY_CAP = 0.25
 PROBE_TIMEOUT = 2.0  # a probe that takes longer finds the record still unusable
 TRIP_AFTER = 3  # failed submissions in a row (timeouts, failed links) that open the breaker
+# ... and only if nothing at all came back from Redis for this long: a slow or flaky link that
+# still answers (other writes, the feeds' reads, the health PING) is no outage (FLT-2).
+QUIET_BEFORE_TRIP = 0.5
 PROBE_WAIT = 0.1  # how long the submission that started a probe waits for it
 PROBES_ON_DEMAND = 2.0  # per second, started by submissions that find the breaker open
 
@@ -67,6 +70,9 @@ def connect(url: str, connections: int) -> Redis:
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=2.0,
         retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=RETRY_CAP), RETRIES),
+        # No CLIENT SETINFO on connecting: a round trip more before a new connection's first
+        # command, which over a slow link is what a write resent after a reset waits (FLT-2).
+        driver_info=None,
     )
     return aioredis.Redis(connection_pool=pool)
 
@@ -147,11 +153,27 @@ class RedisClock:
         return round(monotonic * 1000 + self.offset_ms)
 
 
+class Liveness:
+    """When Redis last answered anything this process asked, on any connection: a write, a
+    feed's read (a blocking read that ends empty is an answer too), a PING. Shared by the
+    breaker and the health monitor, so that neither takes a slow link for a dead one."""
+
+    def __init__(self) -> None:
+        self.last = -float("inf")  # time.monotonic() of the last answer
+
+    def heard(self) -> None:
+        self.last = time.monotonic()
+
+    def heard_within(self, seconds: float) -> bool:
+        return time.monotonic() - self.last <= seconds
+
+
 class Breaker:
-    """Open after `TRIP_AFTER` submissions in a row timed out or found their link failed
-    (a slow or flaky link, with answers in between, never opens it): while open, writes are
-    not sent at all (their senders are told at once, and finally, that nothing was recorded)
-    until a probe on a fresh connection answers.
+    """Open after `TRIP_AFTER` submissions in a row timed out or found their link failed, with
+    no answer from Redis on any connection for `QUIET_BEFORE_TRIP` (a slow or flaky link that
+    still answers never opens it): while open, writes are not sent at all (their senders are
+    told at once, and finally, that nothing was recorded) until Redis is heard again, on any
+    connection or by a probe on a fresh one.
 
     Submissions drive the probes: one that finds the breaker open with no probe running starts
     one (at most `PROBES_ON_DEMAND` a second) and waits `PROBE_WAIT` for it; the others are
@@ -159,10 +181,12 @@ class Breaker:
     few senders a tenth of a second each, and nothing runs in the background but a probe.
     """
 
-    def __init__(self, client: Redis, clock: RedisClock) -> None:
+    def __init__(self, client: Redis, clock: RedisClock, liveness: Liveness) -> None:
         self._client = client
         self._clock = clock
+        self._liveness = liveness
         self.is_open = False
+        self._opened = 0.0
         self._failures = 0
         self._probe: asyncio.Task[bool] | None = None
         self._tokens = PROBES_ON_DEMAND
@@ -171,17 +195,20 @@ class Breaker:
     def failed(self, why: str) -> None:
         """A submission's write got no answer in time, or its link failed."""
         self._failures += 1
-        if self._failures >= TRIP_AFTER:
+        if self._failures >= TRIP_AFTER and not self._liveness.heard_within(QUIET_BEFORE_TRIP):
             self._trip(why)
 
     def succeeded(self) -> None:
         """The record answered a submission's write."""
+        self._liveness.heard()
         self._failures = 0
+        self._close()
 
     def _trip(self, why: str) -> None:
         if self.is_open:
             return
         self.is_open = True
+        self._opened = time.monotonic()
         logger.warning(
             "the record stopped answering (%s): comments are refused `unavailable` without"
             " being sent until a probe answers",
@@ -191,6 +218,8 @@ class Breaker:
     async def admit(self) -> None:
         """Return when a write may be sent; raises `StoreUnavailable` while the record is known
         to be unusable (the write was not sent)."""
+        if self.is_open and self._liveness.last > self._opened:
+            self._close()  # Redis answered something since the breaker opened
         if not self.is_open:
             return
         probing = self._probe is not None and not self._probe.done()
@@ -229,8 +258,12 @@ class Breaker:
             return False
         finally:
             await conn.disconnect(nowait=True)
+        self._liveness.heard()
         self._failures = 0
+        self._close()
+        return True
+
+    def _close(self) -> None:
         if self.is_open:
             self.is_open = False
             logger.warning("the record answers again: comments are sent to it again")
-        return True

@@ -21,6 +21,7 @@ from moderation import Event
 from server.store.client import (
     Attempt,
     Breaker,
+    Liveness,
     Redis,
     RedisClock,
     StoreUnavailable,
@@ -212,7 +213,8 @@ class Record:
         )
         self.durability = DurabilityReport(Durability.NONE, "not checked yet")
         self.clock = RedisClock()
-        self.breaker = Breaker(redis, self.clock)
+        self.liveness = Liveness()
+        self.breaker = Breaker(redis, self.clock, self.liveness)
 
     # Writing
 
@@ -367,6 +369,7 @@ class Record:
         reply: Any = await self._readers.xread(
             {self._keys.stream(meeting_id): after}, count=count, block=block
         )
+        self.liveness.heard()
         return [_entry(raw) for _, rows in reply or () for raw in rows]
 
     @translated

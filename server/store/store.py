@@ -44,6 +44,11 @@ class Store:
     @translated
     async def ping(self) -> None:
         await self._redis.ping()
+        self.record.liveness.heard()
+
+    def answered_within(self, seconds: float) -> bool:
+        """Whether Redis answered anything this process asked in the last `seconds`."""
+        return self.record.liveness.heard_within(seconds)
 
     @translated
     async def shared_secret(self, proposed: str = "") -> str:

@@ -23,9 +23,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from moderation import Meeting, StartMeeting
+from server.health import MISSES, PING_TIMEOUT
 from server.settings import Settings
 from server.store import Store, Write
-from server.store.client import Attempt
+from server.store.client import QUIET_BEFORE_TRIP, TRIP_AFTER, Attempt
 from server.store.embedded import EmbeddedRedis, redis_binary
 from server.store.record import Check, Refused
 from server.usecases import UseCases, change_meeting, create_meeting
@@ -290,6 +291,53 @@ async def test_a_dead_record_opens_the_breaker_and_the_first_comment_after_close
     logged = [r.getMessage() for r in caplog.records if r.name == "server.store.client"]
     assert logged[-1] == "the record answers again: comments are sent to it again"
     assert logged[0].startswith("the record stopped answering (")
+
+
+async def test_flt2_failures_while_redis_still_answers_never_open_the_breaker(
+    store: Store,
+) -> None:
+    """FLT-2: over a slow or flaky link some writes time out or lose their link while others,
+    and the feeds' reads, are answered. Failures in a row open the breaker only once nothing
+    at all has come back for `QUIET_BEFORE_TRIP`; anything answered afterwards, on any
+    connection, lets writes through again."""
+    breaker = store.record.breaker
+
+    def is_open() -> bool:
+        return breaker.is_open
+
+    await store.ping()  # an answer, just now
+    for _ in range(TRIP_AFTER * 3):
+        breaker.failed("no answer in time")
+    assert not is_open()
+    await wait_for(lambda: not store.answered_within(QUIET_BEFORE_TRIP), what="a quiet record")
+    breaker.failed("no answer in time")
+    assert is_open()
+    await store.ping()  # answered on a pooled connection: the record is usable
+    await breaker.admit()
+    assert not is_open()
+
+
+async def test_flt2_a_link_too_slow_for_a_ping_that_keeps_answering_is_not_degraded(
+    stoppable: StoppableRedis, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FLT-2: through a link slower than the health PING's timeout (a round trip of 0.9 s) a
+    PING misses every look, but comments keep being answered: the record is never reported
+    unusable, and every comment is acknowledged."""
+    async with FaultProxy(stoppable.url) as proxy:
+        settings = settings.replace(redis_url=proxy.url, ack_timeout=6.0)
+        meeting = await live_meeting_on(stoppable.url, settings.redis_prefix)
+        async with live_server(settings) as server, viewers(server, meeting.id, 8) as sockets:
+            await warm(sockets)
+            await proxy.set(latency=0.45)
+            started = time.monotonic()
+            await server.services.store.ping()
+            assert time.monotonic() - started > PING_TIMEOUT  # so a PING alone would miss
+            for turn in range(MISSES * 3):  # a round trip each: several looks' worth
+                ids = [[f"slow{turn}-{n}"] for n in range(len(sockets))]
+                assert kinds(await post_on_each(sockets, ids)) == [("ack", "")]
+            assert server.app.state.health.usable
+    unusable = [r.getMessage() for r in caplog.records if r.name == "server.health"]
+    assert not [m for m in unusable if "NOT USABLE" in m], unusable
 
 
 async def test_an_append_redis_runs_after_its_deadline_changes_nothing(
