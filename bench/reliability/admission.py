@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,11 +49,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench.commenters import comment_text
 from bench.histogram import Histogram
 from bench.loadgen import close_viewers, ensure_file_limit
-from bench.reliability import badframes
+from bench.reliability import badframes, report
+from bench.reliability.report import Result
 from bench.viewer import Tally, Viewer, handshake_request
 from tests.helpers import ROOT, ServerProcess, environment, start_server
 
-OUT = Path(__file__).resolve().parent.parent / "out"
 TOKEN = "bench-admission-token"
 UNLIMITED = {  # the per-address comment buckets would slow the bench's few commenters down
     "HALYQ_ADDRESS_COMMENTS_PER_MINUTE": "1000000",
@@ -94,34 +94,6 @@ QUICK = {
     "idle": Idle(idle=300, half=300),
     "inp": None,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    name: str
-    passed: bool
-    measured: Any
-    target: str
-
-
-@dataclass
-class Result:
-    scenario: str
-    scale: dict[str, Any]
-    criteria: list[Criterion] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-
-    def check(self, name: str, passed: bool, measured: Any, target: str) -> None:
-        self.criteria.append(Criterion(name, bool(passed), measured, target))
-
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.criteria)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "passed": self.passed, "scale": self.scale,
-                "criteria": [dataclasses.asdict(c) for c in self.criteria],
-                "figures": self.figures}  # fmt: skip
 
 
 # The server under test
@@ -658,33 +630,46 @@ async def run(names: list[str], scales: dict[str, Any]) -> list[Result]:
     return [await SCENARIOS[name](scales[name]) for name in names]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.reliability.admission",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--only", default=",".join(SCENARIOS),
-                        help="comma-separated scenarios: ovl5, idle, inp (all)")  # fmt: skip
-    parser.add_argument("--flood-worker", metavar="JSON", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.flood_worker:
-        order = json.loads(args.flood_worker)
+class FloodWorker(argparse.Action):
+    """`--flood-worker JSON` (hidden): `flood` for the order, its answers printed as JSON, then
+    exit, as `--help` does; `_flood` starts this module with it in a process of its own."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+        option_string: str | None = None,
+    ) -> None:  # fmt: skip
+        order = json.loads(values)
         ensure_file_limit(order["count"] + 100)
         answers = asyncio.run(flood(order))
         sys.stdout.write(json.dumps([dataclasses.asdict(a) for a in answers]))
-        return 0
-    names = [n.strip() for n in args.only.split(",") if n.strip()]
-    if unknown := [n for n in names if n not in SCENARIOS]:
-        parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
-    results = asyncio.run(run(names, QUICK if args.quick else FULL))
-    summary = {"quick": args.quick, "passed": all(r.passed for r in results),
-               "scenarios": [r.as_dict() for r in results]}  # fmt: skip
-    text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-admission.json").write_text(text)
-    sys.stdout.write(text + "\n")
-    return 0 if summary["passed"] else 1
+        parser.exit()
+
+
+def _options(parser: argparse.ArgumentParser, scenarios: Sequence[str]) -> None:
+    report.listed(parser, scenarios)
+    parser.add_argument("--flood-worker", metavar="JSON", action=FloodWorker,
+                        help=argparse.SUPPRESS)  # fmt: skip
+
+
+def _summary(quick: bool, results: list[Result], seconds: float) -> dict[str, Any]:
+    """`report.summarize`'s, without notes: this module's scenarios never wrote any."""
+    summary = report.summarize(quick, results, seconds)
+    for scenario in summary["scenarios"]:
+        del scenario["notes"]
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    return report.main(
+        argv,
+        prog="python -m bench.reliability.admission",
+        description=report.headline(__doc__),
+        out="admission",
+        run=lambda names, quick: asyncio.run(run(names, QUICK if quick else FULL)),
+        scenarios=list(SCENARIOS),
+        options=_options,
+        summary=_summary,
+    )
 
 
 if __name__ == "__main__":

@@ -25,24 +25,23 @@ criterion failed. Run it alone on the machine (`flock /tmp/halyq-heavy.lock ...`
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
-import json
 import re
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.console_run import add_moderator
+from bench.reliability import report
+from bench.reliability.report import Result
 from bench.servers import ServerProcess, start_halyq
 from server.auth.accounts import (
     ADDRESS_FAILURES,
@@ -55,7 +54,6 @@ from server.auth.accounts import (
 from server.store import Store
 from server.store.embedded import socket_path
 
-OUT = Path(__file__).resolve().parent.parent / "out"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 LOCKOUT = re.compile(r"(pair|address) (\d+)s from ([0-9a-f]{8})")
 WRONG = "not the password"
@@ -86,24 +84,6 @@ class Answer:
     status: int
     retry_after: int | None
     body: str
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    name: str
-    passed: bool
-    measured: Any
-    target: str
-
-
-@dataclass
-class Run:
-    scale: Scale
-    criteria: list[Criterion] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-
-    def check(self, name: str, passed: bool, measured: Any, target: str) -> None:
-        self.criteria.append(Criterion(name, bool(passed), measured, target))
 
 
 class Browser:
@@ -259,7 +239,7 @@ async def audit_trail(server: ServerProcess) -> list[AuditEntry]:
 # Judging
 
 
-def judge_attack(run: Run, label: str, pairs: list[list[Answer]], audited: list[Span]) -> None:
+def judge_attack(run: Result, label: str, pairs: list[list[Answer]], audited: list[Span]) -> None:
     flat = [a for pair in pairs for a in pair]
     refused = [a for a in flat if a.status == 429]
     seen = sum(waits_started(pair) for pair in pairs)
@@ -296,7 +276,7 @@ def judge_attack(run: Run, label: str, pairs: list[list[Answer]], audited: list[
     )
 
 
-def judge_growth(run: Run, answers: list[Answer]) -> None:
+def judge_growth(run: Result, answers: list[Answer]) -> None:
     """The first Retry-After of each wait, in a pair that kept failing: growing."""
     waits = [
         b.retry_after or 0
@@ -308,7 +288,7 @@ def judge_growth(run: Run, answers: list[Answer]) -> None:
     run.check("one_ip: growing waits", growing, waits, "each longer than the one before")
 
 
-def judge_spray(run: Run, answers: list[Answer], audited: list[Span]) -> None:
+def judge_spray(run: Result, answers: list[Answer], audited: list[Span]) -> None:
     refused = [a for a in answers if a.status == 429]
     most = most_in_a_minute(answers)
     first = next((i for i, a in enumerate(answers) if a.status == 429), len(answers))
@@ -332,7 +312,7 @@ def judge_spray(run: Run, answers: list[Answer], audited: list[Span]) -> None:
     )
 
 
-def judge_probe(run: Run, found: list[tuple[str, Answer]]) -> None:
+def judge_probe(run: Result, found: list[tuple[str, Answer]]) -> None:
     def bodies(kind: str, status: int) -> set[str]:
         return {a.body for k, a in found if k == kind and a.status == status}
 
@@ -356,7 +336,7 @@ def judge_probe(run: Run, found: list[tuple[str, Answer]]) -> None:
     run.check("probe: median time gap", gap <= TIMING_GAP, round(gap * 1000, 1), "<= 50 ms")
 
 
-def judge_owners(run: Run, answers: dict[str, Answer]) -> None:
+def judge_owners(run: Result, answers: dict[str, Answer]) -> None:
     run.figures["owners"] = {
         k: {"status": a.status, "ms": round(a.took * 1000, 1)} for k, a in answers.items()
     }
@@ -371,7 +351,9 @@ def judge_owners(run: Run, answers: dict[str, Answer]) -> None:
 # The run
 
 
-async def attacks(server: ServerProcess, scale: Scale, passwords: dict[str, str], run: Run) -> None:
+async def attacks(
+    server: ServerProcess, scale: Scale, passwords: dict[str, str], run: Result
+) -> None:
     url = server.url
     many = [f"127.0.0.{11 + n}" for n in range(scale.addresses)]
     started = asyncio.gather(
@@ -397,8 +379,8 @@ async def attacks(server: ServerProcess, scale: Scale, passwords: dict[str, str]
     run.figures["refused_total"] = refused
 
 
-async def main_async(scale: Scale) -> Run:
-    run = Run(scale)
+async def main_async(scale: Scale) -> Result:
+    run = Result("AUTH-6", asdict(scale))
     with tempfile.TemporaryDirectory(prefix="halyq-auth-") as folder:
         server = start_halyq(Path(folder), cpus=None)
         try:
@@ -417,22 +399,14 @@ async def main_async(scale: Scale) -> Run:
     return run
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.reliability.auth",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    args = parser.parse_args(argv)
-    scale = QUICK if args.quick else FULL
-    began = time.monotonic()
-    run = asyncio.run(main_async(scale))
-    summary = {
-        "test": "AUTH-6",
-        "quick": args.quick,
-        "passed": all(c.passed for c in run.criteria),
-        "seconds": round(time.monotonic() - began, 1),
-        "scale": asdict(scale),
+def _summary(quick: bool, results: list[Result], seconds: float) -> dict[str, Any]:
+    (run,) = results
+    return {
+        "test": run.scenario,
+        "quick": quick,
+        "passed": run.passed,
+        "seconds": round(seconds, 1),
+        "scale": run.scale,
         "limits": {
             "free_tries_per_pair": FREE_TRIES,
             "first_wait_s": FIRST_DELAY,
@@ -442,11 +416,17 @@ def main(argv: list[str] | None = None) -> int:
         "criteria": [asdict(c) for c in run.criteria],
         "figures": run.figures,
     }
-    text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-auth.json").write_text(text)
-    sys.stdout.write(text + "\n")
-    return 0 if summary["passed"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return report.main(
+        argv,
+        prog="python -m bench.reliability.auth",
+        description=report.headline(__doc__),
+        out="auth",
+        run=lambda _, quick: [asyncio.run(main_async(QUICK if quick else FULL))],
+        summary=_summary,
+    )
 
 
 if __name__ == "__main__":

@@ -1,22 +1,22 @@
-"""The checker of the fault scenarios (the catalogue's section 3.1), and their results.
+"""The checker of the fault scenarios (the catalogue's section 3.1), and their figures.
 
 Acked means present once under the acked id; nothing is in the record twice; an attempt
 answered `rejected` made no entry (each attempt's text names it); every viewer got exactly the
-record's comment events up to its `last`, in order. A `Result` holds each pass criterion with
-what was measured.
+record's comment events up to its `last`, in order. The criteria go into a `Result` of
+`report.py`.
 """
 
 from __future__ import annotations
 
-import json
 from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.reliability.faultclients import Attempt, Commenter, Viewer, key, percentile
+from bench.reliability.report import Result
 from moderation import CommentHeld, CommentPosted
 from server.store import Store
 
@@ -135,54 +135,6 @@ def check_viewers(entries: Entries, viewers: list[Viewer]) -> ViewerCheck:
                 f" {viewer.reloads} reloads, {len(viewer.received)} got of {len(expected)}"
             )
     return check
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    """One pass criterion: whether it held, what was measured, and what was wanted."""
-
-    name: str
-    passed: bool
-    measured: Any
-    target: str
-
-
-@dataclass
-class Result:
-    """A scenario's criteria, the figures behind them, notes, and its nodes' last log lines."""
-
-    scenario: str
-    scale: dict[str, Any]
-    criteria: list[Criterion] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    logs: dict[str, list[str]] = field(default_factory=dict)
-
-    def check(self, name: str, passed: bool, measured: Any, target: str) -> None:
-        self.criteria.append(Criterion(name, bool(passed), measured, target))
-
-    @property
-    def failures(self) -> list[Criterion]:
-        return [c for c in self.criteria if not c.passed]
-
-    def explain(self) -> str:
-        """The failed criteria, then the figures and the nodes' last log lines."""
-        lines = [f"{self.scenario}: {c.name}: measured {c.measured!r}, wanted {c.target}"
-                 for c in self.failures]  # fmt: skip
-        lines.append(json.dumps(self.figures, default=str)[:3000])
-        for name, tail in self.logs.items():
-            lines += [f"--- node {name} log:", *tail]
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "passed": not self.failures,
-            "scale": self.scale,
-            "criteria": [asdict(c) for c in self.criteria],
-            "figures": self.figures,
-            "notes": self.notes,
-        }
 
 
 def record_criteria(result: Result, record: RecordCheck, viewers: ViewerCheck) -> None:

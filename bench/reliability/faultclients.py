@@ -84,7 +84,8 @@ async def _doze(wake: asyncio.Event, seconds: float) -> None:
 
 @dataclass(slots=True)
 class Attempt:
-    """One sending of a comment: where, when (wall clock), and the answer."""
+    """One sending of a comment: where, when (the sender's clock: wall here, monotonic in
+    submissions.py), and the answer."""
 
     number: int
     node: str
@@ -96,7 +97,7 @@ class Attempt:
 @dataclass(slots=True)
 class Comment:
     client_msg_id: str
-    written: float  # when its writer wrote it (wall clock): the queue holds it from then
+    written: float  # when its writer wrote it (as `Attempt.sent`): the queue holds it from then
     attempts: list[Attempt] = field(default_factory=list)
     acked: str = ""  # the event id of its ack
     final: str = ""  # a final rejection's reason

@@ -21,16 +21,13 @@ machine (`flock /tmp/halyq-heavy.lock ...`).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
 import errno
-import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -41,23 +38,23 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.reliability import report
+from bench.reliability.faultcheck import attempts as attempts_of
 from bench.reliability.faultcheck import (
-    Result,
     check_record,
     check_viewers,
     last_entry,
     read_comments,
     record_criteria,
 )
-from bench.reliability.faultcheck import attempts as attempts_of
 from bench.reliability.faultclients import Attempt, Commenter, Crowd, Node, Viewer, waited
+from bench.reliability.report import Result
 from moderation import AkimLevel, CreateMeeting, StartMeeting
 from server.store import Store
 from server.store.embedded import socket_path
 from server.usecases import UseCases, change_meeting, create_meeting
 from tests.helpers import environment, start_server
 
-OUT = Path(__file__).resolve().parent.parent / "out"
 PREFIX = "halyq:"
 TRANSIENT = ("retry", "rejected:unavailable", "rejected:overloaded")
 CORRUPT = b"this is not an append-only file\n"
@@ -297,6 +294,20 @@ def no_path(text: str, place: Bed) -> bool:
     return str(place.data) not in text and str(socket_path(place.data).parent) not in text
 
 
+async def check_unready(result: Result, place: Bed, label: str, reason: str) -> None:
+    """`/readyz` answers 503, `redis_start_failed` with Redis's `reason`, and names no path."""
+    status, body = await place.readiness()
+    result.check(
+        f"/readyz: 503, redis_start_failed {label}, no file path",
+        status == 503
+        and '"redis_start_failed"' in body
+        and reason in body
+        and no_path(body, place),
+        {"status": status, "body": body[:400]},
+        "503, the reason, no path",
+    )
+
+
 # kill -9 of the embedded redis-server
 
 
@@ -376,16 +387,7 @@ async def redis_down(workdir: Path, scale: RedisDown) -> Result:
             check_told(result, place, "degraded", down, scale.told_within)
             check_told(result, place, "degraded", down, scale.told_within,
                        ("redis_start_failed",))  # fmt: skip
-            status, body = await place.readiness()
-            result.check(
-                "/readyz: 503, redis_start_failed with Redis's reason, no file path",
-                status == 503
-                and '"redis_start_failed"' in body
-                and "Bad file format" in body
-                and no_path(body, place),
-                {"status": status, "body": body[:400]},
-                "503, the reason, no path",
-            )
+            await check_unready(result, place, "with Redis's reason", "Bad file format")
             await asyncio.sleep(max(0.0, down + scale.down - time.time()))
             put_back()
             up = time.time()
@@ -486,16 +488,7 @@ async def disk_full(workdir: Path, scale: DiskFull) -> Result:
             await waited(lambda: told(place, "degraded", failed, ("redis_start_failed",)),
                          scale.told_within + 10)  # fmt: skip
             check_told(result, place, "degraded", failed, scale.told_within)
-            status, body = await place.readiness()
-            result.check(
-                "/readyz: 503, redis_start_failed (no space), no file path",
-                status == 503
-                and '"redis_start_failed"' in body
-                and "no space left" in body
-                and no_path(body, place),
-                {"status": status, "body": body[:400]},
-                "503, the reason, no path",
-            )
+            await check_unready(result, place, "(no space)", "no space left")
             await asyncio.sleep(max(0.0, failed + scale.full_for - time.time()))
             filler.unlink()
             freed = time.time()
@@ -543,26 +536,14 @@ async def run(names: list[str], scales: dict[str, Any]) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return report.main(
+        argv,
         prog="python -m bench.reliability.redis_faults",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=report.headline(__doc__),
+        out="redis-faults",
+        run=lambda names, quick: asyncio.run(run(names, QUICK if quick else FULL)),
+        scenarios=list(SCENARIOS),
     )
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--only", default=",".join(SCENARIOS),
-                        help="comma-separated scenarios: kill9, flt1, flt7 (all)")  # fmt: skip
-    args = parser.parse_args(argv)
-    names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = [n for n in names if n not in SCENARIOS]
-    if unknown:
-        parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
-    results = asyncio.run(run(names, QUICK if args.quick else FULL))
-    summary = {"quick": args.quick, "passed": all(not r.failures for r in results),
-               "scenarios": [r.as_dict() for r in results]}  # fmt: skip
-    text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-redis-faults.json").write_text(text)
-    sys.stdout.write(text + "\n")
-    return 0 if summary["passed"] else 1
 
 
 if __name__ == "__main__":

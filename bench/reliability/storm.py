@@ -26,7 +26,6 @@ criterion failed. Run it alone on the machine (`flock /tmp/halyq-heavy.lock ...`
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
@@ -43,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -52,6 +51,8 @@ import psutil
 import uvloop
 from websockets.asyncio.client import connect
 
+from bench.reliability import report
+from bench.reliability.report import Result
 from bench.servers import METRIC_LINE, die_with_parent, pinned, server_environment
 from bench.viewer import (
     CLOSE_NORMAL,
@@ -71,7 +72,6 @@ from server.store.embedded import EmbeddedRedis, redis_binary, socket_path
 from server.usecases import Asked, UseCases, act, change_meeting, create_meeting, submit
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "bench" / "out"
 ADDRESSES = [f"127.0.0.{n}" for n in range(2, 102)]  # viewers' source addresses
 READY_TIMEOUT = 60.0
 HELLO = b'{"type":"hello"'
@@ -135,22 +135,6 @@ QUICK: dict[str, Any] = {
         resume_limit=100,
     ),
 }
-
-
-@dataclass
-class Result:
-    test: str
-    scale: dict[str, Any]
-    criteria: dict[str, dict[str, Any]] = field(default_factory=dict)
-    figures: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def judge(self, name: str, passed: bool, measured: Any, target: Any) -> None:
-        self.criteria[name] = {"pass": bool(passed), "measured": measured, "target": target}
-
-    @property
-    def passed(self) -> bool:
-        return all(c["pass"] for c in self.criteria.values())
 
 
 # The node
@@ -717,15 +701,15 @@ async def _gap_check(crowd: Crowd, commenter: Commenter, result: Result) -> None
 def _judge_flt4(scale: Storm, result: Result) -> None:
     figures, viewers = result.figures, scale.viewers
     restart = figures.get("restart_storm", {})
-    result.judge("99% recovered within 30 s", restart.get("within_30s", 0) >= 0.99 * viewers,
+    result.check("99% recovered within 30 s", restart.get("within_30s", 0) >= 0.99 * viewers,
                  restart.get("within_30s"), f">= {0.99 * viewers:.0f}")  # fmt: skip
-    result.judge("100% recovered within 60 s", restart.get("within_60s", 0) == viewers,
+    result.check("100% recovered within 60 s", restart.get("within_60s", 0) == viewers,
                  restart.get("within_60s"), viewers)  # fmt: skip
     reads = figures.get("restart_range_reads")
     tenths = max(1.0, 10 * (restart.get("max_s") or 0.0))  # the storm's length, in 100 ms
     per_tenth = None if reads is None else round(reads / tenths, 3)
     figures["restart_range_reads_per_100ms"] = per_tenth
-    result.judge(
+    result.check(
         "<= 1 XRANGE per 100 ms (one meeting), not one per viewer",
         per_tenth is not None and per_tenth <= 1 and reads is not None and reads <= viewers / 20,
         {"reads": reads, "per_100ms": per_tenth},
@@ -734,17 +718,17 @@ def _judge_flt4(scale: Storm, result: Result) -> None:
     peaks = [figures.get("rss_peak_restart_mb", 0)] + [
         s["rss_peak_mb"] for s in figures.get("memory_storms", [])
     ]
-    result.judge("RSS <= 1.5 GB", max(peaks) <= scale.rss_max_mb, max(peaks), scale.rss_max_mb)
+    result.check("RSS <= 1.5 GB", max(peaks) <= scale.rss_max_mb, max(peaks), scale.rss_max_mb)
     before = figures.get("rss_before_storms_mb", 0)
     after = [s["rss_after_mb"] for s in figures.get("memory_storms", [])]
     bound = before * (1 + scale.rss_back_within)
-    result.judge("RSS back within 10% after each storm", bool(after) and max(after) <= bound,
+    result.check("RSS back within 10% after each storm", bool(after) and max(after) <= bound,
                  after, f"<= {bound:.1f} MB")  # fmt: skip
-    result.judge("a second storm does not grow it", len(after) > 1
+    result.check("a second storm does not grow it", len(after) > 1
                  and after[-1] <= after[0] * (1 + scale.rss_back_within / 2), after,
                  "the last within 5% of the first")  # fmt: skip
     complete = figures.get("viewers_with_every_comment")
-    result.judge("0 gaps, 0 duplicates, every viewer has every comment",
+    result.check("0 gaps, 0 duplicates, every viewer has every comment",
                  figures.get("gaps") == 0 and figures.get("duplicates") == 0
                  and complete == viewers and figures.get("reloads") == 0,
                  {k: figures.get(k) for k in ("gaps", "duplicates", "reloads")}
@@ -851,9 +835,9 @@ def _judge_dur7(
     reloads = sum(m.reloads for m in short)
     result.figures |= {"short_gap_viewers": len(short), "resumes": sum(m.resumes for m in short),
                        "with_every_item_in_order": in_order, "reloads": reloads}  # fmt: skip
-    result.judge("short gaps: all items in order, 0 gaps, 0 duplicates", in_order == len(short),
+    result.check("short gaps: all items in order, 0 gaps, 0 duplicates", in_order == len(short),
                  in_order, len(short))  # fmt: skip
-    result.judge("short gaps: recovered on every resume", reloads == 0, reloads, 0)
+    result.check("short gaps: recovered on every resume", reloads == 0, reloads, 0)
     told = [t for m in long for t in m.reloaded_after]
     complete = sum(
         m.reloads == 1
@@ -863,10 +847,10 @@ def _judge_dur7(
     )
     result.figures |= {"long_gap_viewers": len(long), "reload_after_s": told,
                        "long_gap_complete": complete}  # fmt: skip
-    result.judge("long gaps: told to reload within 1 s", len(told) == len(long)
+    result.check("long gaps: told to reload within 1 s", len(told) == len(long)
                  and max(told) <= scale.reload_within, percentile(told, 1.0),
                  scale.reload_within)  # fmt: skip
-    result.judge("long gaps: end with every item", complete == len(long), complete, len(long))
+    result.check("long gaps: end with every item", complete == len(long), complete, len(long))
 
 
 # Running
@@ -880,21 +864,19 @@ def raise_file_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+SCENARIOS: dict[str, Callable[[Any, Path], Awaitable[Result]]] = {"flt4": flt4, "dur7": dur7}
+
+
 async def run(names: list[str], scales: dict[str, Any]) -> list[Result]:
-    runners: dict[str, Callable[[Any, Path], Awaitable[Result]]] = {"flt4": flt4, "dur7": dur7}
     results = []
     for name in names:
         with tempfile.TemporaryDirectory(prefix=f"halyq-{name}-") as folder:
-            results.append(await runners[name](scales[name], Path(folder)))
+            results.append(await SCENARIOS[name](scales[name], Path(folder)))
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.reliability.storm", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--only", choices=["flt4", "dur7"], action="append")
-    args = parser.parse_args(argv)
-    scales = QUICK if args.quick else FULL
+def _run(names: list[str], quick: bool) -> list[Result]:
+    scales = QUICK if quick else FULL
     raise_file_limit(scales["flt4"].viewers + 2000)  # the node inherits it as well
     if TWO_CORES:
         os.sched_setaffinity(0, {1})  # the clients beside Redis, the node on core 0
@@ -902,19 +884,35 @@ def main(argv: list[str] | None = None) -> int:
 
         async def bounded() -> list[Result]:
             async with asyncio.timeout(1800):
-                return await run(args.only or ["flt4", "dur7"], scales)
+                return await run(names, scales)
 
-        results = runner.run(bounded())
-    summary = {
-        "quick": args.quick,
-        "passed": all(r.passed for r in results),
-        "results": [dataclasses.asdict(r) for r in results],
-    }
-    text = json.dumps(summary, indent=2, ensure_ascii=False)
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-storm.json").write_text(text)
-    print(text)
-    return 0 if summary["passed"] else 1
+        return runner.run(bounded())
+
+
+def _as_json(result: Result) -> dict[str, Any]:
+    """This module's shape of a result: the criteria keyed by name, each with `pass`."""
+    criteria = {c.name: {"pass": c.passed, "measured": c.measured, "target": c.target}
+                for c in result.criteria}  # fmt: skip
+    return {"test": result.scenario, "scale": result.scale, "criteria": criteria,
+            "figures": result.figures, "notes": result.notes}  # fmt: skip
+
+
+def _summary(quick: bool, results: list[Result], _seconds: float) -> dict[str, Any]:
+    return {"quick": quick, "passed": all(r.passed for r in results),
+            "results": [_as_json(r) for r in results]}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    return report.main(
+        argv,
+        prog="python -m bench.reliability.storm",
+        description=__doc__,
+        out="storm",
+        run=_run,
+        scenarios=list(SCENARIOS),
+        options=report.repeated(),
+        summary=_summary,
+    )
 
 
 if __name__ == "__main__":

@@ -18,12 +18,10 @@ machine: `flock /tmp/halyq-heavy.lock .venv/bin/python -m bench.reliability.subm
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import itertools
 import json
-import math
 import os
 import random
 import signal
@@ -36,7 +34,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,9 @@ import psutil
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from bench.reliability import report
+from bench.reliability.faultclients import Attempt, Comment, address, percentile
+from bench.reliability.report import Result
 from moderation import AkimLevel, CommentHeld, CommentPosted, CreateMeeting, StartMeeting
 from moderation.events import QuestionAsked
 from server.store import Store
@@ -52,7 +53,6 @@ from server.store.embedded import EmbeddedRedis
 from server.usecases import UseCases, change_meeting, create_meeting
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "bench" / "out"
 READY_TIMEOUT = 60.0
 ANSWER_TIMEOUT = 10.0  # an attempt unanswered this long: the connection is given up
 TRANSIENT = frozenset({"unavailable", "overloaded", "rate_limited"})  # not recorded: again later
@@ -62,47 +62,13 @@ SERVER_FIGURES = ("halyq_comments_total", "halyq_event_loop_lag_seconds_bucket",
 ANSWER_PREFIXES = ('{"type":"ack"', '{"type":"rejected"', '{"type":"retry"')
 
 
-def percentile(values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
-
-
 def ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
-
-
-def source(number: int) -> str:
-    """Client `number`'s own loopback address: per-address limits see many homes, not one."""
-    return f"127.0.{1 + number // 250}.{2 + number % 250}"
 
 
 def key(stream_id: str) -> tuple[int, int]:
     stamp, _, seq = stream_id.partition("-")
     return int(stamp), int(seq or 0)
-
-
-@dataclass
-class Criterion:
-    name: str
-    passed: bool
-    measured: Any
-
-
-@dataclass
-class Result:
-    scenario: str
-    criteria: list[Criterion] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-
-    def check(self, name: str, passed: bool, measured: Any) -> None:
-        self.criteria.append(Criterion(name, bool(passed), measured))
-
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.criteria)
 
 
 # Redis, nodes and meetings
@@ -272,31 +238,6 @@ async def cluster(nodes: int, **settings: str) -> AsyncIterator[Cluster]:
 # Clients
 
 
-@dataclass(slots=True)
-class Attempt:
-    number: int
-    sent: float  # monotonic
-    answer: str = ""  # ack, retry, rejected:<reason>, lost
-    answered: float = 0.0
-
-
-@dataclass(slots=True)
-class Comment:
-    client_msg_id: str
-    index: int  # its place in its writer's send order
-    written: float
-    attempts: list[Attempt] = field(default_factory=list)
-    acked: str = ""  # the event id of its ack
-    final: str = ""  # a final rejection's reason
-
-    @property
-    def settled(self) -> bool:
-        return bool(self.acked or self.final)
-
-    def text(self, attempt: int) -> str:
-        return f"Сұрақ {self.client_msg_id} attempt {attempt}"
-
-
 class Commenter:
     """Writes a comment every `1 / rate` seconds into its queue, and sends the queue one comment
     at a time, each until it is settled: the same id again after `retry` or a transient
@@ -306,7 +247,7 @@ class Commenter:
     def __init__(self, name: str, urls: list[Callable[[], str]], number: int, rate: float) -> None:
         self.name = name
         self.urls = urls
-        self.address = source(number)
+        self.address = address(number)
         self.rate = rate
         self.rng = random.Random(number)
         self.comments: list[Comment] = []
@@ -334,7 +275,7 @@ class Commenter:
                     async with self._connect(url) as ws:
                         self.connects += 1
                         failures = 0
-                        await self._session(ws)
+                        await self._session(ws, url)
                         return
                 except CLIENT_ERRORS:
                     self.drops += 1
@@ -352,12 +293,12 @@ class Commenter:
         began = time.monotonic()
         n = 0
         while self.writing:
-            self.comments.append(Comment(f"{self.name}-{n}", n, time.monotonic()))
+            self.comments.append(Comment(f"{self.name}-{n}", time.monotonic()))
             self.wake.set()
             n += 1
             await asyncio.sleep(max(0.0, began + n / self.rate - time.monotonic()))
 
-    async def _session(self, ws: ClientConnection) -> None:
+    async def _session(self, ws: ClientConnection, url: str) -> None:
         reader = asyncio.get_running_loop().create_task(self._read(ws))
         try:
             done = 0
@@ -368,14 +309,14 @@ class Commenter:
                     self.wake.clear()
                     await self.wake.wait()
                     continue
-                await self._send(ws, self.comments[done], reader)
+                await self._send(ws, url, self.comments[done], reader)
         finally:
             reader.cancel()
 
     async def _send(
-        self, ws: ClientConnection, comment: Comment, reader: asyncio.Task[None]
+        self, ws: ClientConnection, url: str, comment: Comment, reader: asyncio.Task[None]
     ) -> None:
-        attempt = Attempt(len(comment.attempts) + 1, time.monotonic())
+        attempt = Attempt(len(comment.attempts) + 1, url, time.monotonic())
         comment.attempts.append(attempt)
         answer: asyncio.Future[tuple[str, dict[str, Any]]]
         self.answer = answer = asyncio.get_running_loop().create_future()
@@ -601,7 +542,7 @@ async def dur3(scale: Dur3) -> Result:
         async def resend(n: int) -> list[dict[str, Any]]:
             url = c.nodes[n % 2].ws(meeting)
             async with connect(url, compression=None, max_size=None, max_queue=None,
-                               local_addr=(source(n), 0)) as ws:  # fmt: skip
+                               local_addr=(address(n), 0)) as ws:  # fmt: skip
                 for _ in range(scale.each):
                     await ws.send(frame)
                 got: list[dict[str, Any]] = []
@@ -646,7 +587,7 @@ class Offerer:
     def __init__(self, url: str, number: int, rate: float) -> None:
         self.url = url
         self.number = number
-        self.address = source(number)
+        self.address = address(number)
         self.rate = rate
         self.sent: dict[str, float] = {}
         self.answered: dict[str, tuple[str, float, str]] = {}  # id -> (answer, seconds, event id)
@@ -868,26 +809,31 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _summary(quick: bool, results: list[Result], seconds: float) -> dict[str, Any]:
+    scenarios = [{"scenario": r.scenario, "passed": r.passed,
+                  "criteria": [{"name": c.name, "passed": c.passed, "measured": c.measured}
+                               for c in r.criteria],
+                  "figures": r.figures}
+                 for r in results]  # fmt: skip
+    summary: dict[str, Any] = _plain({
+        "bench": "submissions", "quick": quick, "passed": all(r.passed for r in results),
+        "seconds": round(seconds, 1), "scenarios": scenarios,
+    })  # fmt: skip
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run these")
-    args = parser.parse_args(argv)
-    names = args.only or list(SCENARIOS)
-    began = time.time()
-    results = asyncio.run(run(names, args.quick))
-    summary = {
-        "bench": "submissions", "quick": args.quick, "passed": all(r.passed for r in results),
-        "seconds": round(time.time() - began, 1),
-        "scenarios": [{"scenario": r.scenario, "passed": r.passed,
-                       "criteria": [asdict(c) for c in r.criteria], "figures": r.figures}
-                      for r in results],
-    }  # fmt: skip
-    text = json.dumps(_plain(summary), ensure_ascii=False, indent=2)
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"{time.strftime('%Y%m%d-%H%M%S')}-submissions.json").write_text(text)
-    print(text)
-    return 0 if summary["passed"] else 1
+    return report.main(
+        argv,
+        prog=None,
+        description=report.headline(__doc__),
+        out="submissions",
+        run=lambda names, quick: asyncio.run(run(names, quick)),
+        scenarios=list(SCENARIOS),
+        options=report.repeated("run these"),
+        summary=_summary,
+        stamp=lambda: time.strftime("%Y%m%d-%H%M%S"),  # local time, as ever
+    )
 
 
 if __name__ == "__main__":
