@@ -1,5 +1,6 @@
 """The domain of Halyq: meetings, comments, questions, filters and decisions, with no I/O."""
 
+from moderation.clock import ClockState, Reading, Summary, change_phase
 from moderation.commands import (
     AskQuestion,
     CreateMeeting,
@@ -20,6 +21,8 @@ from moderation.errors import (
 )
 from moderation.events import (
     KINDS,
+    ClockOverrun,
+    ClockWarned,
     Comment,
     CommentHeld,
     CommentPosted,
@@ -27,6 +30,8 @@ from moderation.events import (
     MeetingCreated,
     MeetingEnded,
     MeetingStarted,
+    Phase,
+    PhaseChanged,
 )
 from moderation.meetings import apply, change_meeting, create_meeting
 from moderation.model import (
@@ -45,6 +50,9 @@ __all__ = [
     "AkimLevel",
     "AskQuestion",
     "Channel",
+    "ClockOverrun",
+    "ClockState",
+    "ClockWarned",
     "Comment",
     "CommentHeld",
     "CommentPosted",
@@ -64,14 +72,19 @@ __all__ = [
     "Moderate",
     "ModerationError",
     "NotFound",
+    "Phase",
+    "PhaseChanged",
     "PostComment",
+    "Reading",
     "RejectReason",
     "SlowMode",
     "StartMeeting",
     "Submission",
+    "Summary",
     "Vote",
     "apply",
     "change_meeting",
+    "change_phase",
     "create_meeting",
     "post_comment",
 ]

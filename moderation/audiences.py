@@ -14,7 +14,10 @@ from collections import Counter
 from collections.abc import Iterable
 
 from moderation.board import Update
+from moderation.clock import reading_of
 from moderation.events import (
+    ClockOverrun,
+    ClockWarned,
     CommentHeld,
     CommentHidden,
     CommentPosted,
@@ -22,6 +25,7 @@ from moderation.events import (
     Event,
     MeetingEnded,
     MeetingStarted,
+    PhaseChanged,
     QuestionAnswered,
     QuestionApproved,
     QuestionDeferred,
@@ -36,7 +40,7 @@ from moderation.filters import mask_contacts
 from moderation.lifecycle import allowed_actions, is_merge_target
 from moderation.model import Item, ItemKind, ItemStatus, Meeting, public_fields
 
-PublicEvent = dict[str, str | int]
+PublicEvent = dict[str, object]
 StaffEvent = dict[str, object]
 
 
@@ -69,7 +73,11 @@ def viewer(update: Update) -> PublicEvent | None:
         }
     if isinstance(event, MeetingStarted | MeetingEnded):
         return {"id": event_id, "kind": event.kind, "at": event.at}
-    return _question_for_viewer(event_id, event) or _moderation_for_viewer(event_id, event)
+    return (
+        _question_for_viewer(event_id, event)
+        or _moderation_for_viewer(event_id, event)
+        or clock_event(event_id, event)
+    )
 
 
 def for_viewer(event_id: str, event: Event) -> PublicEvent | None:
@@ -110,6 +118,24 @@ def _moderation_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
             "text": event.text,
         }
     return None
+
+
+def clock_event(event_id: str, event: Event) -> PublicEvent | None:
+    """The clock's events (R4) as every screen gets them, viewers and consoles alike: a phase
+    change with the clock as of its moment (the `GET /api/meetings/{id}/clock` shape, so a
+    screen shows the countdown from it), a warning, an overrun; None for any other event."""
+    if not isinstance(event, PhaseChanged | ClockWarned | ClockOverrun):
+        return None
+    base: PublicEvent = {"id": event_id, "kind": event.kind, "at": event.at}
+    if isinstance(event, PhaseChanged):
+        return base | {"phase": event.phase.value, "clock": reading_of(event).public()}
+    if isinstance(event, ClockWarned):
+        return base | {
+            "percent": event.percent,
+            "used_s": event.used_ms / 1000,
+            "budget_s": event.budget_ms / 1000,
+        }
+    return base | {"overrun_s": event.overrun_ms / 1000}
 
 
 _STATUS = {
@@ -197,6 +223,9 @@ def staff_without_contacts(update: Update) -> StaffEvent | None:
 
 
 def _for_staff(update: Update, *, contacts: bool) -> StaffEvent | None:
+    if (clock := clock_event(update.id, update.event)) is not None:
+        by = {"by": update.event.by} if isinstance(update.event, PhaseChanged) else {}
+        return clock | by | {"items": []}
     if not update.items:
         return None
     items = [for_staff(item, contacts=contacts) for item in update.items]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,6 +31,56 @@ class MeetingEnded:
 
     kind: ClassVar[str] = "meeting.ended"
     at: int
+
+
+class Phase(enum.StrEnum):
+    """Where a meeting's time goes (R4): the akim's presentation, residents' questions and the
+    answers, a break; `not_started` before the first phase is set, `ended` for good."""
+
+    NOT_STARTED = "not_started"
+    PRESENTATION = "presentation"
+    QA = "qa"
+    BREAK = "break"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseChanged:
+    """Staff (`by`) moved the meeting into `phase` at `at` (R4: the presentation is timed).
+
+    It carries the clock as of `at`, after the phase it left was closed: the presentation's
+    time over all its segments, the Q&A time and the budget (a quarter of the planned time),
+    so that every screen can show the countdown from this event alone (`moderation.clock`).
+    """
+
+    kind: ClassVar[str] = "meeting.phase_changed"
+    at: int
+    by: str
+    phase: Phase
+    presentation_ms: int
+    qa_ms: int
+    budget_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockWarned:
+    """The presentation used `percent` (80, then 100) of its budget: once per meeting (R4)."""
+
+    kind: ClassVar[str] = "clock.warned"
+    at: int
+    percent: int
+    used_ms: int
+    budget_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockOverrun:
+    """A presentation segment ended past the budget (by a phase change, or by the end of the
+    meeting): `overrun_ms` is how far over the budget the presentation is in all (R4)."""
+
+    kind: ClassVar[str] = "clock.overrun"
+    at: int
+    overrun_ms: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +259,9 @@ Event = (
     MeetingCreated
     | MeetingStarted
     | MeetingEnded
+    | PhaseChanged
+    | ClockWarned
+    | ClockOverrun
     | CommentPosted
     | CommentHeld
     | QuestionAsked
@@ -222,6 +276,9 @@ KINDS: dict[str, type[Event]] = {
         MeetingCreated,
         MeetingStarted,
         MeetingEnded,
+        PhaseChanged,
+        ClockWarned,
+        ClockOverrun,
         CommentPosted,
         CommentHeld,
         QuestionAsked,

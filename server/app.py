@@ -23,6 +23,7 @@ from server.usecases import UseCases
 from server.web import (
     api,
     audit,
+    clock,
     console,
     index,
     login,
@@ -53,6 +54,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/meetings/{meeting_id}", api.get_meeting, methods=["GET"]),
         Route("/api/meetings/{meeting_id}/start", api.start_meeting, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/end", api.end_meeting, methods=["POST"]),
+        Route("/api/meetings/{meeting_id}/clock", clock.clock_json, methods=["GET"]),
+        Route("/api/meetings/{meeting_id}/phase", clock.phase_json, methods=["POST"]),
         Route("/healthz", ops.healthz),
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
@@ -129,11 +132,13 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
         tasks += [
             loop.create_task(health.watch()),
             loop.create_task(_watch_lag(metrics)),
+            loop.create_task(cases.warner.run()),  # R4: the clock's warnings, when due
         ]
         yield services, health
     finally:
         for task in tasks:
             task.cancel()
+        await cases.warner.close()
         await hub.close()
         await store.close()
         if embedded is not None:

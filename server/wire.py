@@ -220,11 +220,12 @@ def hello_frame(
     held: dict[str, int],
     as_of: str,
     questions: list[dict[str, Any]] | None = None,
+    clock: dict[str, object] | None = None,
 ) -> str:
-    """The first frame: the meeting as the viewer sees it, and the held counts and public
-    questions as of `as_of`."""
+    """The first frame: the meeting as the viewer sees it, the held counts and public
+    questions as of `as_of`, and the clock (R4) as of its own `as_of`, the server's time."""
     frame = {"type": "hello", "meeting": meeting, "held": held, "as_of": as_of,
-             "questions": questions or []}  # fmt: skip
+             "questions": questions or [], "clock": clock}  # fmt: skip
     return dumps(frame)
 
 

@@ -19,6 +19,11 @@ class Access(enum.StrEnum):
     PUBLIC = "public"  # anyone, viewers included
     ADMIN_TOKEN = "admin_token"  # `Authorization: Bearer $HALYQ_ADMIN_TOKEN`
     STAFF = "staff"  # a signed-in staff member, with `permission` when one is named
+    # The studio's API (issue 9): `Authorization: Bearer` with the admin token or the meeting's
+    # producer key, or a signed-in staff member with `permission` (`server.auth.keys`).
+    PRODUCER_KEY = "producer_key"
+    # Overlays and data feeds (issue 9): `?key=` the meeting's overlay key, else 404.
+    OVERLAY_KEY = "overlay_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,7 @@ class Policy:
 PUBLIC = Policy(Access.PUBLIC)
 ADMIN_TOKEN = Policy(Access.ADMIN_TOKEN)
 SIGNED_IN = Policy(Access.STAFF)
+PRODUCER = Policy(Access.PRODUCER_KEY, Permission.PRODUCE)
 
 
 def staff(permission: Permission) -> Policy:
@@ -51,6 +57,7 @@ PUBLIC_ROUTES = frozenset(
         "/login",
         "/m/{meeting_id}/transparency",
         "/api/meetings/{meeting_id}/transparency",
+        "/api/meetings/{meeting_id}/clock",
     }
 )
 
@@ -75,6 +82,8 @@ POLICIES: dict[str, Policy] = {
     "/ws/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
     "/m/{meeting_id}/transparency": PUBLIC,
     "/api/meetings/{meeting_id}/transparency": PUBLIC,
+    "/api/meetings/{meeting_id}/clock": PUBLIC,
+    "/api/meetings/{meeting_id}/phase": PRODUCER,
 }
 
 

@@ -1,6 +1,7 @@
-"""`halyq meeting create|list|show|start|end`: meetings from the shell.
+"""`halyq meeting create|list|show|start|end|keys`: meetings from the shell.
 
 The options of `create` are the fields of `moderation.model.MeetingFields`, declared there once.
+`keys` prints the meeting's producer key and its overlays' and feeds' URLs (issue 9).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from typing import Any, get_origin, get_type_hints
 from moderation import CreateMeeting, EndMeeting, Meeting, StartMeeting
 from moderation.audiences import meeting_for_viewer
 from moderation.model import LANGUAGES, MeetingFields
+from server.auth.keys import KeyKind, current_key, rotate_key, studio_urls
 from server.cli.shell import say, with_store, with_usecases
 from server.settings import Settings
+from server.store import Store
 from server.usecases import change_meeting, create_meeting
 from server.wire import parse_record
 
 # Option names that differ from their field's; settings that give a field its default.
 FLAGS = {"slow_mode_seconds": "--slow-mode", "titles": "--title"}
+BASE_URL = "http://127.0.0.1:8000"  # where the overlays' URLs point unless --base-url says
 DEFAULTS = {"slow_mode_seconds": "slow_mode_seconds", "slow_mode_burst": "slow_mode_burst"}
 
 
@@ -38,6 +42,11 @@ def add_parser(commands: Any) -> None:
         if name != "list":
             sub.add_argument("meeting_id")
         sub.set_defaults(run=run)
+    keys = actions.add_parser("keys", help="print the producer key and the studio's URLs")
+    keys.add_argument("meeting_id")
+    keys.add_argument("--rotate", action="store_true", help="make new keys first (revokes the old)")
+    keys.add_argument("--base-url", default=BASE_URL, help=f"the server's public URL ({BASE_URL})")
+    keys.set_defaults(run=_keys)
     for sub in actions.choices.values():
         sub.add_argument("--json", action="store_true", help="print JSON")
         sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
@@ -125,4 +134,33 @@ def _change(
 ) -> int:
     meeting = with_usecases(settings, lambda cases: change_meeting(cases, args.meeting_id, command))
     _print_meeting(meeting, args.json)
+    return 0
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    """The producer key and the overlays' and feeds' URLs (with the overlay key), made now if
+    the meeting has none; `--rotate` replaces both first, and the old ones stop working."""
+
+    async def keys(store: Store) -> tuple[str, str] | None:
+        if await store.meetings.get(args.meeting_id) is None:
+            return None
+        pick = rotate_key if args.rotate else current_key
+        producer = await pick(store, args.meeting_id, KeyKind.PRODUCER)
+        return producer, await pick(store, args.meeting_id, KeyKind.OVERLAY)
+
+    found = with_store(settings, keys)
+    if found is None:
+        sys.stderr.write(f"halyq: no meeting {args.meeting_id!r}\n")
+        return 1
+    producer, overlay = found
+    urls = studio_urls(args.base_url, args.meeting_id, overlay)
+    if args.json:
+        shown = {"producer_key": producer, "overlay_key": overlay, "urls": urls}
+        say(json.dumps(shown, ensure_ascii=False))
+        return 0
+    say(f"producer key:  {producer}")
+    say(f"  (Authorization: Bearer <key> on {args.base_url.rstrip('/')}"
+        f"/api/meetings/{args.meeting_id}/phase)")  # fmt: skip
+    for name, url in urls.items():
+        say(f"{name + ':':14} {url}")
     return 0

@@ -22,9 +22,10 @@ import logging
 import time
 from collections.abc import Iterable
 
-from moderation import Meeting, MeetingEnded, MeetingStarted, apply
+from moderation import Meeting, MeetingEnded, MeetingStarted, PhaseChanged, apply
 from moderation.audiences import PublicEvent, viewer_history
 from moderation.board import Board, Update
+from moderation.clock import Reading, reading_from
 from moderation.events import CommentHidden, CommentReleased, Event
 from moderation.model import Item
 from server.fanout.audiences import STAFF, STAFF_WITH_CONTACTS, Audience
@@ -83,6 +84,11 @@ class Subscription:
         """The board as of `position` (for audiences that fold it)."""
         assert self._feed.board is not None
         return list(self._feed.board.items.values())
+
+    def clock(self, now: int) -> Reading:
+        """The meeting's clock (R4) read at `now`, as of the feed's position (at or after
+        `position`): a phase change after it reaches the client as an event."""
+        return reading_from(self.meeting, self._feed.phase, now)
 
     @property
     def epoch(self) -> str:
@@ -144,6 +150,7 @@ class Feed:
         self.hub = hub
         self.meeting_id = meeting_id
         self.meeting: Meeting | None = None
+        self.phase: PhaseChanged | None = None  # the latest phase change: the clock (R4)
         self.position = "0-0"
         self.members: dict[Audience, set[Connection]] = {}
         self.board: Board | None = None  # folded while an audience that reads it has members
@@ -171,6 +178,7 @@ class Feed:
             self.meeting = await store.meetings.get(self.meeting_id)
             # Read after the position: a change since is in the stream too, and applies again.
             self.hidden = await store.board.hidden(self.meeting_id)
+            self.phase = await store.clocks.latest(self.meeting_id)
             lost = await self.continuity.check(store.epochs, self.continuity.anchors())
         except BaseException as error:
             self.failure = error
@@ -334,6 +342,8 @@ class Feed:
             self.continuity.acked(client_msg_id, event_id)  # what a loss would be told
         if isinstance(event, MeetingStarted | MeetingEnded):
             self.meeting = apply(self.meeting, event, meeting_id=self.meeting_id)
+        elif isinstance(event, PhaseChanged):
+            self.phase = event
         elif isinstance(event, CommentHidden):
             self.hidden.add(event.item)
         elif isinstance(event, CommentReleased):

@@ -33,6 +33,16 @@ class Keys:
         """The record's epoch: a random token that changes when history was lost (FLT-6)."""
         return self._m(meeting_id, ":epoch")
 
+    # The clock and the studio (issue 9)
+
+    def phase(self, meeting_id: str) -> str:
+        """The meeting's latest `meeting.phase_changed` event, as the record has it (R4)."""
+        return self._m(meeting_id, ":phase")
+
+    def tokens(self, meeting_id: str) -> str:
+        """Kind (`producer`, `overlay`) -> the meeting's access key of that kind."""
+        return self._m(meeting_id, ":tokens")
+
     # Meetings
 
     def meeting(self, meeting_id: str) -> str:

@@ -6,11 +6,13 @@ import secrets
 
 from server.store.board import BoardStore
 from server.store.client import connect, disconnect, translated
+from server.store.clocks import ClockStore
 from server.store.epochs import Epochs
 from server.store.keys import Keys
 from server.store.meetings import Meetings
 from server.store.record import DurabilityReport, Record
 from server.store.staff import StaffStore
+from server.store.tokens import TokenStore
 from server.store.votes import VoteStore
 
 MAX_CONNECTIONS = 64
@@ -19,7 +21,8 @@ MAX_READERS = 16  # one blocking XREAD per live meeting in this process
 
 class Store:
     """Meetings and their records under one key prefix: `record`, `meetings`, `board`, `votes`,
-    `staff` and `epochs` are the adapters; nothing outside `server/store/` sees a Redis client."""
+    `staff`, `epochs`, `clocks` and `tokens` are the adapters; nothing outside `server/store/`
+    sees a Redis client."""
 
     def __init__(self, url: str, prefix: str = "halyq:") -> None:
         self.prefix = prefix
@@ -33,6 +36,8 @@ class Store:
         self.votes = VoteStore(self._redis, keys)
         self.staff = StaffStore(self._redis, keys, self.record)
         self.epochs = Epochs(self._redis, keys)
+        self.clocks = ClockStore(self._redis, keys)
+        self.tokens = TokenStore(self._redis, keys)
 
     @property
     def durability(self) -> DurabilityReport:

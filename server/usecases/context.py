@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from server.metrics import Metrics
 from server.store import Durability, Store
+from server.usecases.clock import Clocks, Warner
 from server.usecases.outcomes import Asked, Held, Posted
 from server.usecases.questions import Questions
 from server.usecases.report import Reports
@@ -112,10 +113,14 @@ class UseCases:
     )
     questions: Questions = field(init=False)
     reports: Reports = field(init=False)
+    clocks: Clocks = field(init=False)  # R4: each meeting's clock, folded from its record
+    warner: Warner = field(init=False)  # appends the clock's warnings (run by the app)
 
     def __post_init__(self) -> None:
         self.questions = Questions(self.store.record)
         self.reports = Reports(self.store.record)
+        self.clocks = Clocks(self.store.record)
+        self.warner = Warner(self)
 
     @property
     def is_overloaded(self) -> bool:

@@ -1,4 +1,5 @@
-"""Meetings end to end: announce one, start and end it (a concurrent change is a `Conflict`)."""
+"""Meetings end to end: announce one, start and end it (a concurrent change is a `Conflict`);
+an end closes the meeting's clock too (R4)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from moderation import (
     change_meeting,
     create_meeting,
 )
+from moderation.clock import closing
 from server.store import Refused, Write
+from server.usecases.clock import TRIES, append_clock
 from server.usecases.context import UseCases
 
 MEETING_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
@@ -52,18 +55,36 @@ async def create(cases: UseCases, command: CreateMeeting, *, meeting_id: str = "
 
 async def change(cases: UseCases, meeting_id: str, command: StartMeeting | EndMeeting) -> Meeting:
     """Start or end a meeting; a concurrent change makes this a `Conflict`, never an overwrite."""
+    for _ in range(TRIES):
+        after = await _change(cases, meeting_id, command)
+        if after is not None:
+            return after
+    raise Conflict(f"the clock of meeting {meeting_id} kept changing; try again")
+
+
+async def _change(
+    cases: UseCases, meeting_id: str, command: StartMeeting | EndMeeting
+) -> Meeting | None:
+    """One try; None when the clock moved meanwhile (a warning or a phase change came)."""
     store = cases.store
     before = await store.meetings.get(meeting_id) if is_meeting_id(meeting_id) else None
     if before is None:
         raise NotFound(f"no meeting {meeting_id!r}")
-    event = change_meeting(before, command, now=cases.clock())
+    now = cases.clock()
+    event = change_meeting(before, command, now=now)
     after = apply(before, event, meeting_id=meeting_id)
     assert after is not None
     write = Write()
-    store.meetings.change(write, before, after)
+    status = store.meetings.change(write, before, after)
+    if isinstance(command, EndMeeting):
+        # R4: the end closes the clock too (the warnings due, a presentation's overrun).
+        clock = await cases.clocks.of(meeting_id)
+        append_clock(store, write, meeting_id, clock, closing(clock, now))
     store.record.append(write, meeting_id, event)
     result = await store.record.run(write)
     if isinstance(result, Refused):
+        if result.guard is not status:
+            return None
         if not result.value:
             raise NotFound(f"no meeting {meeting_id}")
         raise Conflict(f"meeting {meeting_id} is now {result.value}")

@@ -10,10 +10,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from moderation import CreateMeeting, EndMeeting, Meeting, StartMeeting
+from moderation import CreateMeeting, EndMeeting, Meeting, MeetingStatus, StartMeeting
 from moderation.audiences import meeting_for_viewer
 from server.services import Services
-from server.usecases import change_meeting, create_meeting, is_meeting_id
+from server.usecases import change_meeting, clock, create_meeting, is_meeting_id
 from server.wire import parse_record
 
 MAX_BODY = 64 * 1024
@@ -41,8 +41,14 @@ async def list_meetings(request: Request) -> JSONResponse:
 
 
 async def get_meeting(request: Request) -> JSONResponse:
-    """`GET /api/meetings/{meeting_id}`"""
-    return JSONResponse(meeting_for_viewer(await _find(request)))
+    """`GET /api/meetings/{meeting_id}`: the meeting, with its R4 compliance summary
+    (`compliance`, null until the meeting ended)."""
+    meeting = await _find(request)
+    summary = None
+    if meeting.status is MeetingStatus.ENDED:
+        summary = await clock.compliance(_services(request).usecases, meeting.id)
+    shown = meeting_for_viewer(meeting) | {"compliance": summary and summary.public()}
+    return JSONResponse(shown)
 
 
 async def post_meeting(request: Request) -> JSONResponse:

@@ -161,9 +161,10 @@ class ConsoleSession:
             joined = await services.hub.join(self.meeting.id, self.conn, audience)
             # No await between joining and this snapshot: it is exactly as of `position`.
             items, position = joined.items(), joined.position
+            clock = joined.clock(services.usecases.clock()).public()  # R4: the countdown
             hello = {"type": "hello", "me": _me(self.staff),
-                     "meeting": meeting_for_viewer(joined.meeting), "items": [],
-                     "as_of": position}  # fmt: skip
+                     "meeting": meeting_for_viewer(joined.meeting), "clock": clock,
+                     "items": [], "as_of": position}  # fmt: skip
             await self._send(await _with_items(dumps(hello), items, contacts=contacts))
             if (greeting := self.websocket.app.state.health.greeting()) is not None:
                 await self._send(greeting)  # the banner, for a console opened while degraded

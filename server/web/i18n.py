@@ -337,6 +337,14 @@ KEYS: dict[str, Message] = {
     "event_question_answered": NP_("audit log", "Answered"),
     "event_question_deferred": NP_("audit log", "Deferred"),
     "event_question_tagged": NP_("audit log", "Tagged"),
+    "event_meeting_phase_changed": NP_("audit log", "Phase changed"),
+    # The clock's phases (R4): what a meeting is doing now, on the studio's and the public's
+    # screens; `phase_{value}` of `moderation.events.Phase`.
+    "phase_not_started": NP_("phase", "Not started"),
+    "phase_presentation": NP_("phase", "Presentation"),
+    "phase_qa": NP_("phase", "Questions and answers"),
+    "phase_break": NP_("phase", "Break"),
+    "phase_ended": NP_("phase", "Ended"),
 }
 
 JS_KEYS = (

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from moderation import Meeting, MeetingStatus, Summary
 from moderation.audiences import meeting_for_viewer
 from moderation.tagging import districts_of
 from moderation.text import MAX_COMMENT_CHARS
 from server.services import VIEWER_COOKIE, Services
-from server.usecases import is_meeting_id
+from server.usecases import clock, is_meeting_id
 from server.web.i18n import js_strings
 from server.web.player import player_for
 from server.web.templating import YEAR, error_page, page_context, remember_language
@@ -38,11 +39,33 @@ async def meeting_page(request: Request) -> Response:
         "player": player_for(meeting.stream_url),
         "config": config,
         "max_chars": MAX_COMMENT_CHARS,
+        "compliance": await _compliance(services, meeting),
+        "duration": duration,
+        "percent": percent,
     }
     response = request.app.state.templates.TemplateResponse(request, "meeting.html", context)
     if not request.cookies.get(VIEWER_COOKIE):
         await _give_cookie(request, response, services)
     return remember_language(request, response, lang)
+
+
+async def _compliance(services: Services, meeting: Meeting) -> Summary | None:
+    """How the meeting's time was used (R4), once it ended."""
+    if meeting.status is not MeetingStatus.ENDED:
+        return None
+    return await clock.compliance(services.usecases, meeting.id)
+
+
+def duration(ms: int) -> str:
+    """A length as the page shows it, `1:05:09` (hours, minutes, seconds), in any language."""
+    minutes, seconds = divmod(ms // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def percent(summary: Summary, part_ms: int) -> str:
+    """A part's share of the actual length, in whole percent."""
+    return f"{round(summary.share(part_ms) * 100)}%"
 
 
 async def _give_cookie(request: Request, response: Response, services: Services) -> None:

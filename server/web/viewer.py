@@ -191,7 +191,8 @@ class ViewerSession:
         settings = self.services.settings
         snapshot = await joined.snapshot(after or "0-0")
         meeting = meeting_for_viewer(joined.meeting)
-        hello = hello_frame(meeting, snapshot.held, snapshot.as_of, snapshot.questions)
+        clock = joined.clock(self.services.usecases.clock()).public()
+        hello = hello_frame(meeting, snapshot.held, snapshot.as_of, snapshot.questions, clock)
         await self._send(_with_epoch(hello, joined.epoch))
         if (greeting := self.websocket.app.state.health.greeting()) is not None:
             await self._send(greeting)  # connected while the record is not usable: say so now

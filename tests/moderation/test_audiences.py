@@ -9,15 +9,20 @@ import pytest
 
 from moderation import (
     Channel,
+    ClockOverrun,
+    ClockWarned,
     CommentHeld,
     CommentPosted,
     HoldReason,
     MeetingEnded,
     MeetingStarted,
     MeetingStatus,
+    Phase,
+    PhaseChanged,
     create_meeting,
 )
 from moderation.audiences import (
+    clock_event,
     for_staff,
     for_viewer,
     held_counts,
@@ -370,3 +375,41 @@ def test_the_public_report_names_its_counts_in_order() -> None:
         "id", "kind", "comments.by_channel.web", "comments.held",
         "comments.held_by_filter.phone", "comments.received",
     ]  # fmt: skip
+
+
+# The clock (R4): every screen shows the countdown from the events alone
+
+
+CLOCK_EVENTS: list[tuple[Event, dict[str, object]]] = [
+    (
+        PhaseChanged(at=NOW, by="aliya", phase=Phase.QA, presentation_ms=1_830_500, qa_ms=0,
+                     budget_ms=1_800_000),
+        {"id": "9-0", "kind": "meeting.phase_changed", "at": NOW, "phase": "qa",
+         "clock": {"phase": "qa", "budget_s": 1800.0, "presentation_s": 1830.5, "qa_s": 0.0,
+                   "remaining_s": 0.0, "overrun_s": 30.5, "as_of": NOW}},
+    ),
+    (
+        ClockWarned(at=NOW, percent=80, used_ms=1_440_000, budget_ms=1_800_000),
+        {"id": "9-0", "kind": "clock.warned", "at": NOW, "percent": 80, "used_s": 1440.0,
+         "budget_s": 1800.0},
+    ),
+    (
+        ClockOverrun(at=NOW, overrun_ms=30_500),
+        {"id": "9-0", "kind": "clock.overrun", "at": NOW, "overrun_s": 30.5},
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"), CLOCK_EVENTS, ids=[event.kind for event, _ in CLOCK_EVENTS]
+)
+def test_r4_viewers_and_consoles_get_the_clock_events_and_the_report_counts_none(
+    event: Event, expected: dict[str, object]
+) -> None:
+    assert viewer(Update("9-0", event)) == expected
+    assert clock_event("9-0", event) == expected
+    by = {"by": "aliya"} if isinstance(event, PhaseChanged) else {}
+    for staff in (staff_with_contacts, staff_without_contacts):
+        assert staff(Update("9-0", event)) == expected | by | {"items": []}
+    assert public_report(Board().fold("9-0", event)) is None  # counts of moderation only
+    assert clock_event("9-0", MeetingStarted(at=NOW)) is None

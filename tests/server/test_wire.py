@@ -10,6 +10,8 @@ from moderation import (
     KINDS,
     AkimLevel,
     Channel,
+    ClockOverrun,
+    ClockWarned,
     CommentHeld,
     CommentPosted,
     Event,
@@ -17,6 +19,8 @@ from moderation import (
     MeetingCreated,
     MeetingEnded,
     MeetingStarted,
+    Phase,
+    PhaseChanged,
     PostComment,
     RejectReason,
 )
@@ -55,6 +59,10 @@ EXAMPLES: list[Event] = [
     ),
     MeetingStarted(at=2),
     MeetingEnded(at=3),
+    PhaseChanged(at=19, by="aliya", phase=Phase.QA, presentation_ms=1_830_500, qa_ms=7,
+                 budget_ms=1_800_000),
+    ClockWarned(at=20, percent=80, used_ms=1_440_000, budget_ms=1_800_000),
+    ClockOverrun(at=21, overrun_ms=30_500),
     CommentPosted(at=4, channel=Channel.WEB, client_msg_id="a", viewer="v", name="Ә", text="Сәлем"),
     CommentHeld(
         at=5, channel=Channel.WEB, client_msg_id="b", viewer="v", name="", text="x@y.kz",

@@ -1,0 +1,121 @@
+"""Per-meeting access keys (issue 9), and who may drive a meeting's studio API.
+
+Each meeting has two keys, random (`secrets.token_urlsafe`), made on first use and rotatable:
+
+- `producer`: `Authorization: Bearer <key>` on the studio's HTTP API (phase changes; the
+  rundown's take, clear and next), so that a Stream Deck through Bitfocus Companion can drive
+  it; the admin token and a signed-in producer or admin may do the same (`producer_of`).
+- `overlay`: `?key=<key>` on the overlays and data feeds (`/overlay/{id}/...`,
+  `/feeds/{id}/vmix.json|xml`), which need no login (a browser source, vMix polling).
+
+A rotation revokes the old key at once, in every process: keys are read from Redis on every
+check, never kept. Checks compare in constant time and never create a key. The caller makes
+sure the meeting exists before it makes or rotates one (`current_key`, `rotate_key`).
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+
+from starlette import status
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from server.auth.accounts import Permission
+from server.auth.sessions import check_csrf, current_staff, refuse_cross_site, services_of
+from server.store import Store
+
+KEY_BYTES = 24  # 32 URL-safe characters
+BY_ADMIN_TOKEN = "admin token"  # `by` of what the admin token did (no staff name has a space)
+BY_PRODUCER_KEY = "producer key"
+
+
+class KeyKind(enum.StrEnum):
+    PRODUCER = "producer"
+    OVERLAY = "overlay"
+
+
+async def current_key(store: Store, meeting_id: str, kind: KeyKind) -> str:
+    """The meeting's key of `kind`, made now if it has none yet."""
+    return await store.tokens.ensure(meeting_id, kind.value, secrets.token_urlsafe(KEY_BYTES))
+
+
+async def rotate_key(store: Store, meeting_id: str, kind: KeyKind) -> str:
+    """A new key of `kind` for the meeting; the old one opens nothing from now on."""
+    new = secrets.token_urlsafe(KEY_BYTES)
+    await store.tokens.replace(meeting_id, kind.value, new)
+    return new
+
+
+async def key_matches(store: Store, meeting_id: str, kind: KeyKind, given: str) -> bool:
+    """Whether `given` is the meeting's key of `kind` now (False when it has none)."""
+    current = await store.tokens.get(meeting_id, kind.value)
+    if current is None or not given:
+        return False
+    return hmac.compare_digest(given.encode(), current.encode())
+
+
+async def producer_key_matches(store: Store, meeting_id: str, key: str) -> bool:
+    """Whether `key` is the meeting's producer key now."""
+    return await key_matches(store, meeting_id, KeyKind.PRODUCER, key)
+
+
+async def overlay_key_matches(store: Store, meeting_id: str, key: str) -> bool:
+    """Whether `key` is the meeting's overlay key now: overlays and feeds answer 404
+    otherwise (a missing, wrong or rotated key)."""
+    return await key_matches(store, meeting_id, KeyKind.OVERLAY, key)
+
+
+def studio_urls(base_url: str, meeting_id: str, overlay_key: str) -> dict[str, str]:
+    """The overlays' and feeds' URLs of a meeting, with its overlay key (issue 9)."""
+    base, query = base_url.rstrip("/"), f"?key={overlay_key}"
+    return {
+        "lower_third": f"{base}/overlay/{meeting_id}/lower-third{query}",
+        "clock": f"{base}/overlay/{meeting_id}/clock{query}",
+        "ticker": f"{base}/overlay/{meeting_id}/ticker{query}",
+        "vmix_json": f"{base}/feeds/{meeting_id}/vmix.json{query}",
+        "vmix_xml": f"{base}/feeds/{meeting_id}/vmix.xml{query}",
+    }
+
+
+async def producer_of(request: Request, meeting_id: str) -> str:
+    """Who drives the meeting's studio API in this request, as the events' `by`: the admin
+    token, the meeting's producer key (`Authorization: Bearer ...`), or a signed-in staff
+    member allowed `produce` (producer, admin) whose unsafe request carries the CSRF token.
+
+    Raises 401 without credentials, 403 with wrong ones (policy `PRODUCER_KEY` in
+    `server/auth/access.py`).
+    """
+    header = request.headers.get("authorization")
+    if header is not None:
+        return await _bearer(request, meeting_id, header)
+    staff = await current_staff(request)
+    if staff is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Authorization: Bearer <admin token or the meeting's producer key> is required",
+        )
+    refuse_cross_site(request)
+    if not staff.may(Permission.PRODUCE):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {staff.role} role may not produce")
+    await check_csrf(request, staff)
+    return staff.name
+
+
+async def _bearer(request: Request, meeting_id: str, header: str) -> str:
+    scheme, _, given = header.partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required")
+    services = services_of(request)
+    admin = services.settings.admin_token
+    if admin and hmac.compare_digest(given.encode(), admin.encode()):
+        return BY_ADMIN_TOKEN
+    if await producer_key_matches(services.store, meeting_id, given):
+        return BY_PRODUCER_KEY
+    raise HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        "the bearer token is neither the admin token nor this meeting's producer key",
+    )
