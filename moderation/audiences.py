@@ -30,11 +30,13 @@ from moderation.events import (
     QuestionApproved,
     QuestionDeferred,
     QuestionMerged,
+    QuestionOffAir,
     QuestionOnAir,
     QuestionPromoted,
     QuestionQueued,
     QuestionTagged,
     QuestionVoted,
+    RundownMoved,
 )
 from moderation.filters import mask_contacts
 from moderation.lifecycle import allowed_actions, is_merge_target
@@ -141,6 +143,7 @@ def clock_event(event_id: str, event: Event) -> PublicEvent | None:
 _STATUS = {
     QuestionQueued: "queued",
     QuestionOnAir: "on_air",
+    QuestionOffAir: "queued",  # off the air unanswered: waiting again (`moderation.rundown`)
     QuestionAnswered: "answered",
     QuestionDeferred: "deferred",
 }
@@ -165,7 +168,9 @@ def _question_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
             "votes": event.votes,
             "status": "approved",
         }
-    if isinstance(event, QuestionQueued | QuestionOnAir | QuestionAnswered | QuestionDeferred):
+    if isinstance(
+        event, QuestionQueued | QuestionOnAir | QuestionOffAir | QuestionAnswered | QuestionDeferred
+    ):
         return base | {"question": event.item, "status": _STATUS[type(event)]}
     if isinstance(event, QuestionVoted):
         return base | {"question": event.question, "votes": event.votes}
@@ -191,6 +196,50 @@ def public_question(item: Item) -> PublicEvent | None:
         "district": item.district,
         "status": item.status.value,
     }
+
+
+# The studio (issue 9): overlays and data feeds
+
+
+def studio_question(item: Item) -> PublicEvent:
+    """A question as the studio's graphics show it: never a phone number, an e-mail or an IIN,
+    in its text or its name (issue 9.5; `mask_contacts`); its id, to follow it, and nothing
+    else internal. A name left blank stays blank: the screen says "resident of <district>"."""
+    return {
+        "question": item.id,
+        "status": item.status.value,
+        "text": mask_contacts(item.text),
+        "name": mask_contacts(item.name),
+        "district": item.district,
+        "channel": item.channel.value,
+        "votes": item.votes,
+        "at": item.at,
+    }
+
+
+def overlay(update: Update) -> PublicEvent | None:
+    """What the overlays (lower third, clock, ticker) receive of an event (issue 9.3).
+
+    The clock's events (R4), the meeting's start and end, the producer's order of the rundown
+    (`order`: question ids, top first), and the public questions an event changed, as
+    `studio_question`s. A question that leaves the public list (merged away) is named with
+    the status `gone` only; a question not yet public is never sent (moderators see it first).
+    """
+    event = update.event
+    if (clock := clock_event(update.id, event)) is not None:
+        return clock
+    if isinstance(event, MeetingStarted | MeetingEnded):
+        return {"id": update.id, "kind": event.kind, "at": event.at}
+    if isinstance(event, RundownMoved):
+        return {"id": update.id, "kind": event.kind, "order": list(event.order)}
+    questions = [
+        studio_question(after) if after.public else {"question": after.id, "status": "gone"}
+        for before, after in zip(update.before, update.items, strict=True)
+        if after.public or (before is not None and before.public)
+    ]
+    if not questions:
+        return None
+    return {"id": update.id, "kind": event.kind, "questions": questions}
 
 
 def held_counts(events: Iterable[Event]) -> dict[str, int]:
@@ -226,10 +275,23 @@ def _for_staff(update: Update, *, contacts: bool) -> StaffEvent | None:
     if (clock := clock_event(update.id, update.event)) is not None:
         by = {"by": update.event.by} if isinstance(update.event, PhaseChanged) else {}
         return clock | by | {"items": []}
+    if isinstance(update.event, RundownMoved):
+        return {"id": update.id, "kind": update.event.kind, **_moved(update.event), "items": []}
     if not update.items:
         return None
     items = [for_staff(item, contacts=contacts) for item in update.items]
     return {"id": update.id, "kind": update.event.kind, "items": items}
+
+
+def _moved(event: RundownMoved) -> dict[str, object]:
+    """A producer's move as consoles get it: who, which question, where, the order after."""
+    return {
+        "at": event.at,
+        "by": event.by,
+        "question": event.question,
+        "position": event.position,
+        "order": list(event.order),
+    }
 
 
 def for_staff(item: Item, *, contacts: bool) -> dict[str, object]:

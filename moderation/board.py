@@ -23,12 +23,14 @@ from moderation.events import (
     QuestionAsked,
     QuestionDeferred,
     QuestionMerged,
+    QuestionOffAir,
     QuestionOnAir,
     QuestionPromoted,
     QuestionQueued,
     QuestionRejected,
     QuestionTagged,
     QuestionVoted,
+    RundownMoved,
 )
 from moderation.model import Item, ItemKind, ItemStatus
 
@@ -43,6 +45,7 @@ STATUS_AFTER: dict[type[Change], ItemStatus] = {
     QuestionMerged: S.MERGED,
     QuestionQueued: S.QUEUED,
     QuestionOnAir: S.ON_AIR,
+    QuestionOffAir: S.QUEUED,  # back in the rundown, at its top (`moderation.rundown`)
     QuestionAnswered: S.ANSWERED,
     QuestionDeferred: S.DEFERRED,
 }
@@ -71,13 +74,19 @@ class Update:
 
 
 class Board:
-    """All items of a meeting and who voted for what, folded from the record."""
+    """All items of a meeting and who voted for what, folded from the record.
 
-    __slots__ = ("items", "voters")
+    `placed` is the rundown's order as the producer left it, top first: the whole rundown
+    after their last move, with each question that left the air unanswered put on top since.
+    It may name questions no longer waiting; `moderation.rundown` reads it.
+    """
+
+    __slots__ = ("items", "placed", "voters")
 
     def __init__(self, items: Iterable[Item] = ()) -> None:
         self.items: dict[str, Item] = {item.id: item for item in items}
         self.voters: dict[str, set[str]] = {}
+        self.placed: tuple[str, ...] = ()
 
     def apply(self, event_id: str, event: Event) -> list[Item]:
         """Fold one event in; returns the items it changed (or created), as they are now."""
@@ -143,6 +152,11 @@ def _apply(board: Board, event_id: str, event: Event) -> list[Item]:
         return [question_item(event_id, event)]
     if isinstance(event, QuestionVoted):
         return _voted(board, event)
+    if isinstance(event, RundownMoved):
+        board.placed = event.order
+        return []
+    if isinstance(event, QuestionOffAir):
+        board.placed = (event.item, *(i for i in board.placed if i != event.item))
     if isinstance(event, Change):
         return _changed(board, event_id, event)
     return []

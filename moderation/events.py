@@ -209,7 +209,17 @@ class QuestionQueued(_Change):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuestionOnAir(_Change):
+    """The question is on air from `at` (taken by the producer, or by a moderator)."""
+
     kind: ClassVar[str] = "question.on_air"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionOffAir(_Change):
+    """The question left the air at `at` without an answer (cleared, or replaced by a take):
+    it is queued again, at the top of the rundown (`moderation.rundown`)."""
+
+    kind: ClassVar[str] = "question.off_air"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,6 +242,19 @@ class QuestionTagged(_Change):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RundownMoved:
+    """The producer (`by`) moved `question` to `position` (0 is the top) of the rundown;
+    `order` is the whole rundown after the move, top first (`moderation.rundown`)."""
+
+    kind: ClassVar[str] = "rundown.moved"
+    at: int
+    by: str
+    question: str
+    position: int
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QuestionVoted:
     """A viewer up-voted a public question; `votes` is its count of distinct voters after."""
 
@@ -251,6 +274,7 @@ Change = (
     | QuestionMerged
     | QuestionQueued
     | QuestionOnAir
+    | QuestionOffAir
     | QuestionAnswered
     | QuestionDeferred
     | QuestionTagged
@@ -266,6 +290,7 @@ Event = (
     | CommentHeld
     | QuestionAsked
     | QuestionVoted
+    | RundownMoved
     | Change
 )
 Comment = CommentPosted | CommentHeld
@@ -291,8 +316,10 @@ KINDS: dict[str, type[Event]] = {
         QuestionMerged,
         QuestionQueued,
         QuestionOnAir,
+        QuestionOffAir,
         QuestionAnswered,
         QuestionDeferred,
         QuestionTagged,
+        RundownMoved,
     )
 }

@@ -140,6 +140,9 @@ _PHONE = re.compile(
         )
     )
 )
+# A 12-digit IIN written in groups (900101 300123, 9001-0130-0123): masked wherever contacts
+# are (issue 9.5). Written solid, `_PHONE` already finds it.
+_IIN = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11}(?![\d\-])")
 # Amounts grouped by thousands (1 500 000, 12.500.000) look like digit runs but are not phones.
 _THOUSANDS = re.compile(r"[+]?\s?\d{1,3}(?:[ .,]\d{3})+")
 
@@ -179,7 +182,7 @@ def first_filter(text: str) -> HoldReason | None:
 
 
 def mask_contacts(text: str) -> str:
-    """`text` with phone numbers and e-mail addresses masked, keeping the last two digits.
+    """`text` with phone numbers, e-mail addresses and IINs masked, keeping the last two digits.
 
     Staff whose role may not see contact details (PRIV-1) read comments through this: the
     masked form shows that a number was there (`••• ••• ••67` for +7 701 234 56 67) without
@@ -196,4 +199,4 @@ def mask_contacts(text: str) -> str:
     def email(match: re.Match[str]) -> str:
         return "•••@" + match.group().rpartition("@")[2]
 
-    return _PHONE.sub(phone, _EMAIL.sub(email, text))
+    return _PHONE.sub(phone, _IIN.sub(phone, _EMAIL.sub(email, text)))

@@ -36,6 +36,7 @@ PUBLIC = Policy(Access.PUBLIC)
 ADMIN_TOKEN = Policy(Access.ADMIN_TOKEN)
 SIGNED_IN = Policy(Access.STAFF)
 PRODUCER = Policy(Access.PRODUCER_KEY, Permission.PRODUCE)
+OVERLAY = Policy(Access.OVERLAY_KEY)
 
 
 def staff(permission: Permission) -> Policy:
@@ -84,6 +85,16 @@ POLICIES: dict[str, Policy] = {
     "/api/meetings/{meeting_id}/transparency": PUBLIC,
     "/api/meetings/{meeting_id}/clock": PUBLIC,
     "/api/meetings/{meeting_id}/phase": PRODUCER,
+    "/api/meetings/{meeting_id}/rundown/take": PRODUCER,
+    "/api/meetings/{meeting_id}/rundown/clear": PRODUCER,
+    "/api/meetings/{meeting_id}/rundown/next": PRODUCER,
+    "/api/meetings/{meeting_id}/rundown/move": PRODUCER,
+    "/overlay/{meeting_id}/lower-third": OVERLAY,
+    "/overlay/{meeting_id}/clock": OVERLAY,
+    "/overlay/{meeting_id}/ticker": OVERLAY,
+    "/ws/overlay/{meeting_id}": OVERLAY,
+    "/feeds/{meeting_id}/vmix.json": OVERLAY,
+    "/feeds/{meeting_id}/vmix.xml": OVERLAY,
 }
 
 

@@ -33,5 +33,7 @@ VIEWER = Audience("viewer", audiences.viewer)
 STAFF_WITH_CONTACTS = Audience("staff_with_contacts", audiences.staff_with_contacts, board=True)
 STAFF = Audience("staff", audiences.staff_without_contacts, board=True)
 REPORT = Audience("report", audiences.public_report, board=True)
+# The studio's overlays (issue 9): on air, the rundown and the clock, contacts masked.
+OVERLAY = Audience("overlay", audiences.overlay, board=True)
 
-AUDIENCES = (VIEWER, STAFF_WITH_CONTACTS, STAFF, REPORT)
+AUDIENCES = (VIEWER, STAFF_WITH_CONTACTS, STAFF, REPORT, OVERLAY)

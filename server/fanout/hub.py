@@ -85,6 +85,12 @@ class Subscription:
         assert self._feed.board is not None
         return list(self._feed.board.items.values())
 
+    def board(self) -> Board:
+        """The board itself as of `position` (for audiences that fold it): its items and the
+        rundown's order (`moderation.rundown`). Read it before any await: the feed folds on."""
+        assert self._feed.board is not None
+        return self._feed.board
+
     def clock(self, now: int) -> Reading:
         """The meeting's clock (R4) read at `now`, as of the feed's position (at or after
         `position`): a phase change after it reaches the client as an event."""

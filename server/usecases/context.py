@@ -15,6 +15,7 @@ from server.usecases.clock import Clocks, Warner
 from server.usecases.outcomes import Asked, Held, Posted
 from server.usecases.questions import Questions
 from server.usecases.report import Reports
+from server.usecases.rundown import Rundowns
 
 # Submissions one process has on their way to the record at most (OVL-2): past it, new ones
 # are answered `overloaded` at once (they would only wait for a pooled connection).
@@ -114,12 +115,14 @@ class UseCases:
     questions: Questions = field(init=False)
     reports: Reports = field(init=False)
     clocks: Clocks = field(init=False)  # R4: each meeting's clock, folded from its record
+    rundowns: Rundowns = field(init=False)  # issue 9: each meeting's board and rundown, folded
     warner: Warner = field(init=False)  # appends the clock's warnings (run by the app)
 
     def __post_init__(self) -> None:
         self.questions = Questions(self.store.record)
         self.reports = Reports(self.store.record)
         self.clocks = Clocks(self.store.record)
+        self.rundowns = Rundowns(self.store.record)
         self.warner = Warner(self)
 
     @property

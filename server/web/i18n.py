@@ -345,6 +345,12 @@ KEYS: dict[str, Message] = {
     "phase_qa": NP_("phase", "Questions and answers"),
     "phase_break": NP_("phase", "Break"),
     "phase_ended": NP_("phase", "Ended"),
+    # The studio's graphics and data feeds (issue 9): a sender who left the name blank is shown
+    # by the district (issue 9.5), the ticker's heading, the clock past its budget.
+    "studio_resident": NP_("studio", "Resident"),
+    "studio_resident_of": NP_("studio", "Resident of {district}"),
+    "studio_questions": NP_("studio", "Residents' questions"),
+    "studio_overrun": NP_("studio", "Over the limit"),
 }
 
 JS_KEYS = (
@@ -492,6 +498,12 @@ def console_strings(lang: str) -> Strings:
     """The words the moderator console's script needs, in `lang`; plurals as forms by category."""
     keys = [*CONSOLE_KEYS, *(k for k in KEYS if k.startswith(CONSOLE_PREFIXES))]
     return _script_strings(lang, keys)
+
+
+def studio_strings(lang: str) -> Strings:
+    """The words the overlays' scripts need, in `lang`: names, channels, phases (issue 9)."""
+    prefixes = ("studio_", "channel_", "phase_")
+    return _script_strings(lang, [k for k in KEYS if k.startswith(prefixes)])
 
 
 def pick_language(

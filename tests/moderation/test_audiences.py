@@ -27,10 +27,12 @@ from moderation.audiences import (
     for_viewer,
     held_counts,
     meeting_for_viewer,
+    overlay,
     public_question,
     public_report,
     staff_with_contacts,
     staff_without_contacts,
+    studio_question,
     viewer,
     viewer_history,
 )
@@ -44,12 +46,14 @@ from moderation.events import (
     QuestionAsked,
     QuestionDeferred,
     QuestionMerged,
+    QuestionOffAir,
     QuestionOnAir,
     QuestionPromoted,
     QuestionQueued,
     QuestionRejected,
     QuestionTagged,
     QuestionVoted,
+    RundownMoved,
 )
 from moderation.model import ItemKind, ItemStatus, ModerationReason
 from tests.moderation._records import (
@@ -158,6 +162,11 @@ VIEWER_CASES: list[tuple[Event, dict[str, object] | None]] = [
         QuestionOnAir(at=NOW, by="producer", item="5-0", version=4),
         {"id": "9-0", "kind": "question.on_air", "question": "5-0", "status": "on_air"},
     ),
+    (
+        QuestionOffAir(at=NOW, by="producer", item="5-0", version=5),
+        {"id": "9-0", "kind": "question.off_air", "question": "5-0", "status": "queued"},
+    ),
+    (RundownMoved(at=NOW, by="producer", question="5-0", position=0, order=("5-0",)), None),
     (
         QuestionAnswered(at=NOW, by="producer", item="5-0", version=5),
         {"id": "9-0", "kind": "question.answered", "question": "5-0", "status": "answered"},
@@ -322,6 +331,22 @@ def test_staff_receive_every_item_an_event_changed_and_nothing_of_one_that_chang
     assert staff_without_contacts(quiet) is None
 
 
+def test_r4_consoles_get_a_producers_move_with_the_order_after_it() -> None:
+    moved = RundownMoved(at=NOW, by="producer", question="5-0", position=1, order=("4-0", "5-0"))
+    expected = {
+        "id": "9-0",
+        "kind": "rundown.moved",
+        "at": NOW,
+        "by": "producer",
+        "question": "5-0",
+        "position": 1,
+        "order": ["4-0", "5-0"],
+        "items": [],
+    }
+    assert staff_with_contacts(Update("9-0", moved)) == expected
+    assert staff_without_contacts(Update("9-0", moved)) == expected
+
+
 # The public report: how each event moves the counts
 
 
@@ -413,3 +438,71 @@ def test_r4_viewers_and_consoles_get_the_clock_events_and_the_report_counts_none
         assert staff(Update("9-0", event)) == expected | by | {"items": []}
     assert public_report(Board().fold("9-0", event)) is None  # counts of moderation only
     assert clock_event("9-0", MeetingStarted(at=NOW)) is None
+
+
+# The studio's overlays (issue 9.3, 9.5)
+
+ON_AIR_CONTACTS = "Су жоқ: +7 701 234 56 78, aigul@mail.kz, ЖСН 900101300123"
+
+
+def test_the_overlays_get_public_questions_with_contacts_masked_and_never_a_new_one() -> None:
+    board = Board()
+    ask = QuestionAsked(
+        at=NOW, channel=Channel.WEB, client_msg_id="q-1", viewer="v1", name="Ерлан 87012345678",
+        text=ON_AIR_CONTACTS, suggested_topic="water", suggested_district="Медеу",
+    )  # fmt: skip
+    assert overlay(board.fold("1-0", ask)) is None  # moderators see it first
+    update = board.fold("2-0", approved("1-0"))
+    assert overlay(update) == {
+        "id": "2-0",
+        "kind": "question.approved",
+        "questions": [
+            {"question": "1-0", "status": "approved",
+             "text": "Су жоқ: ••• ••• ••78, •••@mail.kz, ЖСН ••• ••• ••23",
+             "name": "Ерлан ••• ••• ••78", "district": "", "channel": "web", "votes": 0,
+             "at": NOW},
+        ],
+    }  # fmt: skip
+    on_air = board.fold("3-0", QuestionQueued(at=NOW, by="mod", item="1-0", version=3))
+    assert overlay(on_air) == {
+        "id": "3-0",
+        "kind": "question.queued",
+        "questions": [studio_question(board.items["1-0"])],
+    }
+    assert studio_question(board.items["1-0"])["status"] == "queued"
+
+
+def test_the_overlays_learn_that_a_question_left_the_list_and_nothing_of_a_rejected_one() -> None:
+    board = Board()
+    board.fold("1-0", asked())
+    board.fold("2-0", asked("Жол қашан жөнделеді?", viewer="v2"))
+    board.fold("3-0", approved("1-0"))
+    board.fold("4-0", approved("2-0"))
+    merge = QuestionMerged(at=NOW, by="mod", item="2-0", version=3, into="1-0", into_version=3,
+                           votes=2)  # fmt: skip
+    update = board.fold("5-0", merge)
+    assert overlay(update) == {
+        "id": "5-0",
+        "kind": "question.merged",
+        "questions": [
+            {"question": "2-0", "status": "gone"},
+            studio_question(board.items["1-0"]),
+        ],
+    }
+    board.fold("6-0", asked("Жарнама", viewer="v3"))
+    rejected = QuestionRejected(at=NOW, by="mod", item="6-0", version=2, reason=SPAM)
+    assert overlay(board.fold("7-0", rejected)) is None
+    assert overlay(board.fold("8-0", posted(at=NOW))) is None  # the chat is not on air
+
+
+def test_r4_the_overlays_get_the_clock_the_meeting_and_the_producers_order() -> None:
+    for event, expected in CLOCK_EVENTS:
+        assert overlay(Update("9-0", event)) == expected
+    for event in (MeetingStarted(at=NOW), MeetingEnded(at=NOW + 5)):
+        assert overlay(Update("9-0", event)) == {"id": "9-0", "kind": event.kind, "at": event.at}
+    moved = RundownMoved(at=NOW, by="producer", question="5-0", position=0, order=("5-0", "4-0"))
+    assert overlay(Update("9-0", moved)) == {
+        "id": "9-0",
+        "kind": "rundown.moved",
+        "order": ["5-0", "4-0"],
+    }

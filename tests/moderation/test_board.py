@@ -28,12 +28,14 @@ from moderation.events import (
     QuestionAsked,
     QuestionDeferred,
     QuestionMerged,
+    QuestionOffAir,
     QuestionOnAir,
     QuestionPromoted,
     QuestionQueued,
     QuestionRejected,
     QuestionTagged,
     QuestionVoted,
+    RundownMoved,
 )
 from moderation.model import Item, ItemKind, ItemStatus, ModerationReason
 from tests.moderation._records import NOW, STATUSES, held, item, posted
@@ -246,6 +248,7 @@ STAFF_CHANGES: list[tuple[str, Change, ItemStatus]] = [
                            into_version=2), ItemStatus.MERGED),
     ("2-0", QuestionQueued(at=NOW, by="mod", item="2-0", version=2), ItemStatus.QUEUED),
     ("2-0", QuestionOnAir(at=NOW, by="mod", item="2-0", version=2), ItemStatus.ON_AIR),
+    ("2-0", QuestionOffAir(at=NOW, by="p", item="2-0", version=2), ItemStatus.QUEUED),
     ("2-0", QuestionAnswered(at=NOW, by="mod", item="2-0", version=2), ItemStatus.ANSWERED),
     ("2-0", QuestionDeferred(at=NOW, by="mod", item="2-0", version=2), ItemStatus.DEFERRED),
 ]  # fmt: skip
@@ -261,6 +264,21 @@ def test_a_staff_event_leaves_its_item_in_its_status_at_its_version(
     changed = {i.id: i for i in board.apply("9-0", event)}
     assert (changed[subject].status, changed[subject].version) == (status, 2)
     assert STATUS_AFTER[type(event)] is status
+
+
+def test_r4_a_move_sets_the_producers_order_and_changes_no_item() -> None:
+    board = folded(("2-0", asked("v1")), ("3-0", asked("v2")))
+    moved = RundownMoved(at=NOW, by="p", question="3-0", position=0, order=("3-0", "2-0"))
+    assert board.fold("4-0", moved) == Update("4-0", moved)
+    assert board.placed == ("3-0", "2-0")
+
+
+def test_r4_a_question_off_the_air_goes_to_the_top_of_the_producers_order_once() -> None:
+    board = folded(("2-0", asked("v1")), ("3-0", asked("v2")))
+    board.placed = ("3-0", "2-0")
+    board.apply("4-0", QuestionOffAir(at=NOW, by="p", item="2-0", version=2))
+    assert board.placed == ("2-0", "3-0")
+    assert board.items["2-0"].status is ItemStatus.QUEUED
 
 
 def test_the_board_can_start_from_items_and_lists_its_questions() -> None:

@@ -307,6 +307,8 @@ def test_any_cleaned_text_gets_a_reason_or_none(raw: str) -> None:
         ("звоните 8 (701) 234-56-78 после обеда", "звоните ••• ••• ••78 после обеда"),
         ("+77012345678", "••• ••• ••78"),
         ("мой ИИН 900101300123", "мой ИИН ••• ••• ••23"),
+        ("ЖСН 900101 300123, жауап беріңіз", "ЖСН ••• ••• ••23, жауап беріңіз"),
+        ("ИИН: 9001-0130-0123.", "ИИН: ••• ••• ••23."),
         ("234-56-78", "••• ••• ••78"),
         ("пишите: aigul.n+akimat@gmail.com", "пишите: •••@gmail.com"),
         ("иван@почта.рф или 87012345678", "•••@почта.рф или ••• ••• ••78"),
@@ -318,7 +320,15 @@ def test_phones_and_emails_are_masked_but_show_that_one_was_there(text: str, mas
 
 
 @pytest.mark.parametrize(
-    "text", ["+25 000 000 тенге в бюджет", "Бюджет 1 500 000 тг", "Жол қашан?", "сайт example.kz"]
+    "text",
+    [
+        "+25 000 000 тенге в бюджет",
+        "Бюджет 1 500 000 тг",
+        "Бюджет 100 000 000 000 тг",
+        "8.01.2026 12.00",
+        "Жол қашан?",
+        "сайт example.kz",
+    ],
 )
 def test_amounts_and_text_without_contacts_are_left_as_they_are(text: str) -> None:
     assert mask_contacts(text) == text

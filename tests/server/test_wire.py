@@ -32,12 +32,14 @@ from moderation.events import (
     QuestionAsked,
     QuestionDeferred,
     QuestionMerged,
+    QuestionOffAir,
     QuestionOnAir,
     QuestionPromoted,
     QuestionQueued,
     QuestionRejected,
     QuestionTagged,
     QuestionVoted,
+    RundownMoved,
 )
 from moderation.model import ModerationReason
 from server.wire import (
@@ -87,6 +89,8 @@ EXAMPLES: list[Event] = [
     QuestionMerged(at=13, by="b", item="8-0", version=2, into="6-0", into_version=4, votes=3),
     QuestionQueued(at=14, by="b", item="6-0", version=5),
     QuestionOnAir(at=15, by="b", item="6-0", version=6),
+    QuestionOffAir(at=18, by="producer key", item="6-0", version=7),
+    RundownMoved(at=21, by="producer key", question="6-0", position=2, order=("5-0", "7-0", "6-0")),
     QuestionAnswered(at=16, by="b", item="6-0", version=7),
     QuestionDeferred(at=17, by="b", item="6-0", version=8),
     QuestionTagged(at=18, by="b", item="6-0", version=9, topic="water", district=""),

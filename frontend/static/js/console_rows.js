@@ -200,6 +200,20 @@ export function updateCounts() {
   }
 }
 
+// What is on air, pinned above the queue (the producer's take, or a moderator's "on air"):
+// the question put there last, from the items every console already receives.
+export function renderOnAir() {
+  const pin = $("on-air");
+  const onAir = [...state.items.values()].filter((i) => i.status === "on_air");
+  const item = onAir.sort((a, b) => (b.changed_at ?? 0) - (a.changed_at ?? 0))[0];
+  pin.hidden = !item;
+  pin.dataset.item = item?.id ?? "";
+  if (!item) return;
+  pin.querySelector("[data-on-air-text]").textContent = item.text;
+  pin.querySelector("[data-on-air-name]").textContent = item.name || S.guest;
+  pin.querySelector("[data-on-air-district]").textContent = item.district || "";
+}
+
 export function updateEmpty() {
   empty.hidden = visibleRows().length > 0;
 }

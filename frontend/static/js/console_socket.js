@@ -4,7 +4,8 @@
 
 import { $, S, config, format, isAfter, newId, say, state } from "./console_state.js";
 import {
-  keepSelectionVisible, queue, refreshFilterOptions, renderRow, select, updateCounts, updateEmpty,
+  keepSelectionVisible, queue, refreshFilterOptions, renderOnAir, renderRow, select, updateCounts,
+  updateEmpty,
 } from "./console_rows.js";
 
 const main = document.querySelector("main.console");
@@ -219,6 +220,7 @@ function events(message) {
 
 function afterChange() {
   updateCounts();
+  renderOnAir();
   refreshFilterOptions();
   const row = state.selected && state.rows.get(state.selected);
   const active = document.activeElement;

@@ -72,6 +72,21 @@ export function renderQuestions() {
   if (!inOrder || questionList.children.length !== rows.length) questionList.replaceChildren(...rows);
   $("no-questions").hidden = rows.length > 0;
   $("questions-count").textContent = String(rows.length);
+  renderNowAnswering();
+}
+
+// "Now answering": the question on air, above the chat, from the same events as the list.
+const nowAnswering = $("now-answering");
+
+function renderNowAnswering() {
+  const onAir = [...state.questions.values()].filter((q) => q.status === "on_air");
+  const question = onAir.sort((a, b) => (isAfter(a.id, b.id) ? -1 : 1))[0];
+  nowAnswering.hidden = !question;
+  nowAnswering.dataset.question = question?.id ?? "";
+  if (!question) return;
+  nowAnswering.querySelector("[data-now-text]").textContent = question.text;
+  nowAnswering.querySelector("[data-now-name]").textContent = question.name || S.guest;
+  nowAnswering.querySelector("[data-now-district]").textContent = question.district ?? "";
 }
 
 function questionRow(question) {
