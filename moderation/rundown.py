@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from moderation.board import Board
 from moderation.errors import InvalidInput, InvalidTransition, NotFound
-from moderation.events import QuestionOffAir, QuestionOnAir, RundownMoved
+from moderation.events import (
+    QuestionAnswered,
+    QuestionDeferred,
+    QuestionOffAir,
+    QuestionOnAir,
+    RundownMoved,
+)
 from moderation.model import Item, ItemKind, ItemStatus
 
 S = ItemStatus
@@ -60,6 +66,18 @@ def clear(board: Board, *, by: str, now: int) -> list[QuestionOnAir | QuestionOf
     take), both leave it, the one put there last ending on top."""
     shown = sorted(_shown(board), key=_when)
     return [QuestionOffAir(at=now, by=by, item=i.id, version=i.version + 1) for i in shown]
+
+
+def finish(
+    board: Board, *, answered: bool, by: str, now: int
+) -> list[QuestionAnswered | QuestionDeferred]:
+    """The question on air leaves it answered (or deferred, `answered` false): it never comes
+    back to the rundown. `InvalidTransition` when nothing is on air."""
+    shown = sorted(_shown(board), key=_when)
+    if not shown:
+        raise InvalidTransition("nothing is on air")
+    kind = QuestionAnswered if answered else QuestionDeferred
+    return [kind(at=now, by=by, item=i.id, version=i.version + 1) for i in shown]
 
 
 def next(board: Board, *, by: str, now: int) -> list[QuestionOnAir | QuestionOffAir]:

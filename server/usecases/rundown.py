@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 from moderation import Conflict, NotFound
 from moderation import rundown as domain
 from moderation.board import Board
-from moderation.events import QuestionOffAir, QuestionOnAir, RundownMoved
+from moderation.events import (
+    QuestionAnswered,
+    QuestionDeferred,
+    QuestionOffAir,
+    QuestionOnAir,
+    RundownMoved,
+)
 from moderation.model import Item
 from server.store import Refused, Write
 from server.store.record import Record
@@ -31,9 +37,11 @@ if TYPE_CHECKING:
 
 KEPT = 32  # meetings whose board this process keeps folded; the least recently used goes first
 
-Decided = QuestionOnAir | QuestionOffAir | RundownMoved  # what the rundown's decisions build
-# The events that change the air or the order: the number folded names the next decision.
-RUNDOWN_KINDS = (QuestionOnAir, QuestionOffAir, RundownMoved)
+# What the rundown's decisions build.
+Decided = QuestionOnAir | QuestionOffAir | RundownMoved | QuestionAnswered | QuestionDeferred
+# The events that change the air or the order: the number folded names the next decision (a
+# moderator's answer counts too: a number no decision claimed is only a gap).
+RUNDOWN_KINDS = (QuestionOnAir, QuestionOffAir, RundownMoved, QuestionAnswered, QuestionDeferred)
 
 
 def decision_id(number: int) -> str:
@@ -126,6 +134,14 @@ async def take_next(cases: UseCases, meeting_id: str, *, by: str) -> Air:
     """Take the rundown's first question to air; `InvalidTransition` when it is empty."""
     folded = await fold(cases, meeting_id)
     events = domain.next(folded.board, by=by, now=cases.clock())
+    return await append(cases, meeting_id, folded, events)
+
+
+async def finish(cases: UseCases, meeting_id: str, *, answered: bool, by: str) -> Air:
+    """The question on air leaves it answered (or deferred); `InvalidTransition` when nothing
+    is on air."""
+    folded = await fold(cases, meeting_id)
+    events = domain.finish(folded.board, answered=answered, by=by, now=cases.clock())
     return await append(cases, meeting_id, folded, events)
 
 

@@ -351,6 +351,12 @@ KEYS: dict[str, Message] = {
     "studio_resident_of": NP_("studio", "Resident of {district}"),
     "studio_questions": NP_("studio", "Residents' questions"),
     "studio_overrun": NP_("studio", "Over the limit"),
+    # The producer's desk (issue 9): the clock's line under the countdown, its questions.
+    "producer_used": NP_("producer", "Presentation {used} of {budget}"),
+    "producer_overrun": NP_("producer", "Presentation {used} of {budget}: over by {over}"),
+    "producer_confirm_end": NP_("producer", "End the meeting? Comments and questions close."),
+    "producer_failed": NP_("producer", "Not done: {detail}"),
+    "producer_take": NP_("producer", "Take to air"),
 }
 
 JS_KEYS = (
@@ -504,6 +510,13 @@ def studio_strings(lang: str) -> Strings:
     """The words the overlays' scripts need, in `lang`: names, channels, phases (issue 9)."""
     prefixes = ("studio_", "channel_", "phase_")
     return _script_strings(lang, [k for k in KEYS if k.startswith(prefixes)])
+
+
+def producer_strings(lang: str) -> Strings:
+    """The words the producer's desk script needs, in `lang` (issue 9)."""
+    keys = ["connected", "reconnecting", "votes"]
+    prefixes = ("producer_", "studio_", "channel_", "phase_")
+    return _script_strings(lang, [*keys, *(k for k in KEYS if k.startswith(prefixes))])
 
 
 def pick_language(

@@ -5,7 +5,10 @@ Companion's HTTP actions (a Stream Deck).
   air before goes back to the top of the rundown;
 - `POST /api/meetings/{id}/rundown/clear`: nothing on air (the cleared one back on top);
 - `POST /api/meetings/{id}/rundown/next`: take the rundown's first (409 when it is empty);
-- `POST /api/meetings/{id}/rundown/move` with `{"question": ID, "position": N}` (0 is the top).
+- `POST /api/meetings/{id}/rundown/move` with `{"question": ID, "position": N}` (0 is the top);
+- `POST /api/meetings/{id}/rundown/answered` and `.../deferred`: the question on air leaves it
+  answered or deferred (409 when nothing is on air);
+- `GET /api/meetings/{id}/rundown`: what is on air and what waits, as the others answer.
 
 Each takes the admin token or the meeting's producer key as a bearer token, or a signed-in
 producer's or admin's session with its CSRF token (`server.auth.keys.producer_of`), and answers
@@ -77,6 +80,24 @@ async def take_next(request: Request) -> JSONResponse:
     """`POST /api/meetings/{meeting_id}/rundown/next`."""
     meeting_id, by, usecases = await _studio(request)
     return answer(await cases.take_next(usecases, meeting_id, by=by))
+
+
+async def air(request: Request) -> JSONResponse:
+    """`GET /api/meetings/{meeting_id}/rundown`: the air and the rundown now."""
+    meeting_id, _, usecases = await _studio(request)
+    return answer(await cases.air(usecases, meeting_id))
+
+
+async def answered(request: Request) -> JSONResponse:
+    """`POST /api/meetings/{meeting_id}/rundown/answered`."""
+    meeting_id, by, usecases = await _studio(request)
+    return answer(await cases.finish(usecases, meeting_id, answered=True, by=by))
+
+
+async def deferred(request: Request) -> JSONResponse:
+    """`POST /api/meetings/{meeting_id}/rundown/deferred`."""
+    meeting_id, by, usecases = await _studio(request)
+    return answer(await cases.finish(usecases, meeting_id, answered=False, by=by))
 
 
 async def move(request: Request) -> JSONResponse:

@@ -14,7 +14,8 @@ CSP = "; ".join(
         "img-src 'self' data:",
         "media-src 'self' https: blob:",
         "connect-src 'self'",
-        f"frame-src {' '.join(FRAME_ORIGINS)}",
+        # 'self': the producer's desk shows the lower third on air, the overlay page itself.
+        f"frame-src 'self' {' '.join(FRAME_ORIGINS)}",
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'self'",

@@ -25,7 +25,7 @@ from moderation.events import (
     RundownMoved,
 )
 from moderation.model import Item, ItemKind, ItemStatus
-from moderation.rundown import clear, move, next, on_air, rundown, take
+from moderation.rundown import clear, finish, move, next, on_air, rundown, take
 from tests.moderation._records import NOW, board_with, item
 
 S = ItemStatus
@@ -168,6 +168,25 @@ def test_clear_with_nothing_on_air_decides_nothing() -> None:
 
 
 # next
+
+
+@pytest.mark.parametrize(
+    ("answered", "kind"), [(True, QuestionAnswered), (False, QuestionDeferred)]
+)
+def test_r4_the_question_on_air_leaves_it_answered_or_deferred_for_good(
+    answered: bool, kind: type[QuestionAnswered | QuestionDeferred]
+) -> None:
+    board = fold(three_waiting(), take(three_waiting(), "4", by="p", now=NOW + 10))
+    events = finish(board, answered=answered, by="p", now=NOW + 30)
+    assert events == [kind(at=NOW + 30, by="p", item="4", version=3)]
+    fold(board, events, first=300)
+    assert on_air(board) is None
+    assert "4" not in ids(rundown(board))  # never back in the rundown
+
+
+def test_nothing_on_air_cannot_be_answered_or_deferred() -> None:
+    with pytest.raises(InvalidTransition, match="nothing is on air"):
+        finish(three_waiting(), answered=True, by="p", now=NOW)
 
 
 def test_next_takes_the_first_of_the_rundown() -> None:

@@ -121,6 +121,29 @@ async def test_r4_an_answered_question_does_not_come_back_on_a_take(
     assert (after["on_air"]["id"], order(after)) == (b, [])
 
 
+async def test_the_desk_reads_the_air_and_marks_the_question_on_air_answered_or_deferred(
+    server: LiveServer, http: httpx.AsyncClient, live_meeting: Meeting
+) -> None:
+    """GET .../rundown answers as the actions do; .../answered and .../deferred end the air
+    of the question on it for good, and refuse (409) with nothing on air."""
+    a, b, c = await approved(server, live_meeting, ["Су?", "Жол?", "Мектеп?"])
+    path = f"/api/meetings/{live_meeting.id}/rundown"
+    assert (await http.get(path)).status_code == 401
+    now = ok(await http.get(path, headers=ADMIN))
+    assert (now["on_air"], order(now)) == (None, [a, b, c])
+    ok(await post(http, live_meeting.id, "take", {"question": a}))
+    answered = ok(await post(http, live_meeting.id, "answered"))
+    assert (answered["on_air"], order(answered)) == (None, [b, c])
+    ok(await post(http, live_meeting.id, "next"))
+    deferred = ok(await post(http, live_meeting.id, "deferred"))
+    assert (deferred["on_air"], order(deferred)) == (None, [c])
+    assert ok(await http.get(path, headers=ADMIN)) == deferred
+    refused = await post(http, live_meeting.id, "answered")
+    assert refused.status_code == 409, refused.text
+    board = await server.services.store.board.items(live_meeting.id, [a, b])
+    assert {i.id: i.status.value for i in board.values()} == {a: "answered", b: "deferred"}
+
+
 async def test_clear_leaves_nothing_on_air_and_puts_the_cleared_back_on_top(
     server: LiveServer, http: httpx.AsyncClient, live_meeting: Meeting
 ) -> None:
