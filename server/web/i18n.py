@@ -357,6 +357,8 @@ KEYS: dict[str, Message] = {
     "producer_confirm_end": NP_("producer", "End the meeting? Comments and questions close."),
     "producer_failed": NP_("producer", "Not done: {detail}"),
     "producer_take": NP_("producer", "Take to air"),
+    # The clock on the viewer page and the console (R4): the presentation's time left.
+    "clock_left": NP_("clock", "{time} left"),
 }
 
 JS_KEYS = (
@@ -373,6 +375,9 @@ JS_KEYS = (
     "no_questions", "votes", "public_approved", "public_queued", "public_on_air",
     "public_answered", "public_deferred", "degraded_viewer", "rejected_reserved_name",
     "staff_badge",
+    # The clock (R4, meeting_clock.js), shared with the console.
+    "phase_not_started", "phase_presentation", "phase_qa", "phase_break", "phase_ended",
+    "clock_left", "studio_overrun", "producer_used", "producer_overrun",
 )  # fmt: skip
 # Words the console script needs, besides every status, action, reason, channel and topic.
 CONSOLE_KEYS = (
@@ -384,6 +389,8 @@ CONSOLE_KEYS = (
     "degraded_redis_not_durable", "degraded_redis_start_failed", "degraded_redis_restarting",
     "degraded_detail", "staff_badge", "discontinuity_title", "discontinuity_missing",
     "discontinuity_none", "dismiss",
+    "phase_not_started", "phase_presentation", "phase_qa", "phase_break", "phase_ended",
+    "clock_left", "studio_overrun", "producer_used", "producer_overrun",
 )  # fmt: skip
 CONSOLE_PREFIXES = ("item_", "action_", "reason_", "channel_", "topic_", "refused_")
 

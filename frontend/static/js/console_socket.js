@@ -7,9 +7,21 @@ import {
   keepSelectionVisible, queue, refreshFilterOptions, renderOnAir, renderRow, select, updateCounts,
   updateEmpty,
 } from "./console_rows.js";
+import { MeetingClock } from "./meeting_clock.js";
 
 const main = document.querySelector("main.console");
 const connection = $("connection");
+// R4: the phase and the presentation's time in the header, from the hello's clock and the
+// clock's events (the same count as every other screen).
+const clock = new MeetingClock($("clock"), S).start();
+// The console asks the clock API after each hello, to bound the clock's offset from both sides,
+// and once a minute while the clock moves: a meeting ended by the admin API mid-phase sends
+// consoles no event (a few consoles ask, never the viewers).
+const CLOCK_URL = `/api/meetings/${encodeURIComponent(config.meeting.id)}/clock`;
+const CLOCK_SYNC_MS = 60_000;
+setInterval(() => {
+  if (["presentation", "qa"].includes(clock.reading?.phase)) clock.sync(CLOCK_URL);
+}, CLOCK_SYNC_MS);
 
 function setConnection(value, text) {
   connection.dataset.state = value; // connecting, open or closed
@@ -155,6 +167,8 @@ function hello(message) {
   state.forbiddenRetry = false;
   state.me = message.me;
   state.last = message.as_of;
+  clock.hello(message.clock);
+  clock.sync(CLOCK_URL);
   main.dataset.moderate = String(Boolean(state.me.moderate));
   $("read-only").hidden = Boolean(state.me.moderate);
   $("staff-post").hidden = !state.me.moderate;
@@ -210,6 +224,7 @@ function events(message) {
   const changed = new Map();
   for (const event of message.events) {
     if (state.last && !isAfter(event.id, state.last)) continue;
+    clock.event(event); // a phase change, or the meeting's end; any other event is left alone
     for (const item of event.items ?? []) changed.set(item.id, item);
   }
   for (const item of changed.values()) state.items.set(item.id, item);

@@ -11,9 +11,23 @@ import {
   applyQuestion, askButton, counted, questionName, questionText, renderQuestions, sendVote,
   showQuestionPending, voteRefused,
 } from "./meeting_questions.js";
+import { MeetingClock } from "./meeting_clock.js";
 
 const closedNote = $("closed-note");
 const connection = $("connection");
+// R4: the presentation's time, a line under the title (hidden until a phase is set).
+const clock = new MeetingClock($("clock"), S, { quietBeforeStart: true });
+let clockAsked = false;
+
+// One look at the clock API per page load, a moment after the first hello, measures the clock's
+// offset from both sides (meeting_clock.js); jittered, and never per reconnect, so that a
+// reconnect storm of viewers makes no storm of requests.
+function syncClockOnce() {
+  if (clockAsked) return;
+  clockAsked = true;
+  const url = `/api/meetings/${encodeURIComponent(config.meeting.id)}/clock`;
+  setTimeout(() => clock.sync(url), 300 + Math.random() * 1700);
+}
 
 function setStatus(status) {
   state.status = status;
@@ -84,6 +98,8 @@ function receive(message) {
       // The hello's questions are the whole list as of `as_of`; later events move it on.
       state.questions = new Map((message.questions ?? []).map((q) => [q.id, { ...q }]));
       setStatus(message.meeting.status);
+      clock.hello(message.clock);
+      syncClockOnce();
       setConnection("open", "");
       degraded.hidden = true; // a server that is degraded says so right after its hello
       for (const clientId of outbox.keys()) send(clientId);
@@ -122,6 +138,9 @@ function receive(message) {
 }
 
 function apply(event) {
+  // A phase change, or the meeting's end, moves the clock on; every live event's `at` bounds
+  // the clock's offset. The hello's clock already counts everything up to its `as_of`.
+  if (!state.asOf || isAfter(event.id, state.asOf)) clock.event(event);
   if (event.kind === "comment.posted") {
     const mine = state.mine.get(event.id);
     if (mine) {
@@ -193,4 +212,5 @@ for (const [clientId, entry] of outbox) {
   else showPending(clientId, entry);
 }
 setConnection("connecting", S.connecting);
+clock.start();
 connect();
