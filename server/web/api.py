@@ -92,16 +92,21 @@ async def _find(request: Request) -> Meeting:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, f"the body is over {MAX_BODY} bytes")
-        chunks.append(chunk)
-    try:
-        body = json.loads(b"".join(chunks))
-    except (ValueError, RecursionError):
-        raise HTTPException(400, "the body is not JSON") from None
+    body = await read_json(request, MAX_BODY)
     if not isinstance(body, dict):
         raise HTTPException(400, "the body must be a JSON object")
     return body
+
+
+async def read_json(request: Request, limit: int) -> object:
+    """The request's JSON body: 413 past `limit` bytes (read no further), 400 if not JSON."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the body is over {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, RecursionError):
+        raise HTTPException(400, "the body is not JSON") from None

@@ -9,8 +9,6 @@ answers the reading after the change.
 
 from __future__ import annotations
 
-import json
-
 from starlette import status
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +20,7 @@ from server.auth.keys import producer_of
 from server.services import Services
 from server.usecases import clock as cases
 from server.usecases import is_meeting_id
+from server.web.api import read_json
 
 MAX_BODY = 4096
 NO_STORE = {"Cache-Control": "no-store"}
@@ -42,7 +41,7 @@ async def phase_json(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     meeting_id = _meeting_id(request)
     by = await producer_of(request, meeting_id)
-    phase = _phase(await _body(request))
+    phase = _phase(await read_json(request, MAX_BODY))
     shown = await cases.change_phase(services.usecases, meeting_id, phase, by=by)
     services.metrics.moderation.labels(PhaseChanged.kind).inc()
     return JSONResponse(shown.public(), headers=NO_STORE)
@@ -53,18 +52,6 @@ def _meeting_id(request: Request) -> str:
     if not is_meeting_id(meeting_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {meeting_id!r}")
     return meeting_id
-
-
-async def _body(request: Request) -> object:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"over {MAX_BODY} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not JSON") from None
 
 
 def _phase(body: object) -> Phase:

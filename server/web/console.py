@@ -8,7 +8,6 @@ session with `view_console`; every command is checked against the session and th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 
@@ -30,13 +29,12 @@ from server.auth.sessions import (
     staff_origin_allowed,
 )
 from server.fanout.audiences import STAFF, STAFF_WITH_CONTACTS
-from server.fanout.connection import Connection
 from server.fanout.hub import Subscription
-from server.fanout.uvicorn import lent
 from server.services import Services
 from server.store import StoreUnavailable
 from server.usecases import Rejected, Unconfirmed, act, is_meeting_id, submit
 from server.web.i18n import console_strings
+from server.web.socket_session import SocketSession
 from server.web.templating import meeting_or_404, page_context, render
 from server.wire import WireError, dumps, parse_staff_message
 
@@ -134,21 +132,14 @@ async def console_socket(websocket: WebSocket) -> None:
     await ConsoleSession(services, websocket, meeting, staff).run()
 
 
-class ConsoleSession:
+class ConsoleSession(SocketSession):
     """One console from its snapshot to close."""
 
     def __init__(
         self, services: Services, websocket: WebSocket, meeting: Meeting, staff: Staff
     ) -> None:
-        self.services = services
-        self.websocket = websocket
-        self.meeting = meeting
+        super().__init__(services, websocket, meeting, STAFF_OUTBOX)
         self.staff = staff
-        self.conn = Connection(self._send, STAFF_OUTBOX, self._lagged, lent(websocket.scope))
-        self.closing: asyncio.Task[None] | None = None
-
-    async def _send(self, text: str) -> None:
-        await self.websocket.send({"type": "websocket.send", "text": text})
 
     async def run(self) -> None:
         services, joined = self.services, None
@@ -258,16 +249,3 @@ class ConsoleSession:
             if staff.role != self.staff.role:
                 self._close_soon(CLOSE_FORBIDDEN, "role changed")
                 return
-
-    def _close_soon(self, code: int, reason: str) -> None:
-        if self.closing is None:
-            self.closing = asyncio.get_running_loop().create_task(self._close(code, reason))
-
-    def _lagged(self) -> None:
-        self._close_soon(status.WS_1013_TRY_AGAIN_LATER, "lagging: reconnect")
-
-    async def _close(self, code: int, reason: str) -> None:
-        self.conn.closed = True
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            async with asyncio.timeout(5):
-                await self.websocket.close(code=code, reason=reason)

@@ -10,7 +10,6 @@ then the `overlay` audience's events (docs/protocol.md, "The overlay WebSocket")
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from urllib.parse import quote
 
@@ -24,13 +23,12 @@ from moderation.audiences import studio_question
 from moderation.rundown import on_air, rundown
 from server.auth.keys import overlay_key_matches
 from server.fanout.audiences import OVERLAY
-from server.fanout.connection import Connection
-from server.fanout.uvicorn import lent
 from server.services import Services
 from server.store import StoreUnavailable
 from server.usecases import is_meeting_id
 from server.web.feeds import lang_of, studio_meeting
 from server.web.i18n import studio_strings
+from server.web.socket_session import SocketSession
 from server.web.templating import page_context, render
 from server.wire import dumps
 
@@ -113,19 +111,12 @@ async def _not_found(websocket: WebSocket) -> None:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
 
 
-class OverlaySession:
+class OverlaySession(SocketSession):
     """One overlay from its hello to close; it only listens."""
 
     def __init__(self, services: Services, websocket: WebSocket, meeting: Meeting) -> None:
-        self.services = services
-        self.websocket = websocket
-        self.meeting = meeting
+        super().__init__(services, websocket, meeting, OVERLAY_OUTBOX)
         self.key = websocket.query_params.get("key", "")
-        self.conn = Connection(self._send, OVERLAY_OUTBOX, self._lagged, lent(websocket.scope))
-        self.closing: asyncio.Task[None] | None = None
-
-    async def _send(self, text: str) -> None:
-        await self.websocket.send({"type": "websocket.send", "text": text})
 
     async def run(self) -> None:
         services, joined = self.services, None
@@ -177,16 +168,3 @@ class OverlaySession:
             if not valid:
                 self._close_soon(CLOSE_NOT_FOUND, "not found")
                 return
-
-    def _close_soon(self, code: int, reason: str) -> None:
-        if self.closing is None:
-            self.closing = asyncio.get_running_loop().create_task(self._close(code, reason))
-
-    def _lagged(self) -> None:
-        self._close_soon(status.WS_1013_TRY_AGAIN_LATER, "lagging: reconnect")
-
-    async def _close(self, code: int, reason: str) -> None:
-        self.conn.closed = True
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            async with asyncio.timeout(5):
-                await self.websocket.close(code=code, reason=reason)

@@ -18,8 +18,6 @@ sender chose it and phone numbers, e-mails and IINs masked in its text and name 
 
 from __future__ import annotations
 
-import json
-
 from starlette import status
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -33,6 +31,7 @@ from server.services import Services
 from server.usecases import is_meeting_id
 from server.usecases import rundown as cases
 from server.usecases.context import UseCases
+from server.web.api import read_json
 
 MAX_BODY = 4096
 NO_STORE = {"Cache-Control": "no-store"}
@@ -66,7 +65,7 @@ def answer(air: cases.Air) -> JSONResponse:
 async def take(request: Request) -> JSONResponse:
     """`POST /api/meetings/{meeting_id}/rundown/take` `{"question": ID}`."""
     meeting_id, by, usecases = await _studio(request)
-    body = _object(await read_body(request))
+    body = _object(await read_json(request, MAX_BODY))
     return answer(await cases.take(usecases, meeting_id, _question(body), by=by))
 
 
@@ -103,7 +102,7 @@ async def deferred(request: Request) -> JSONResponse:
 async def move(request: Request) -> JSONResponse:
     """`POST /api/meetings/{meeting_id}/rundown/move` `{"question": ID, "position": N}`."""
     meeting_id, by, usecases = await _studio(request)
-    body = _object(await read_body(request))
+    body = _object(await read_json(request, MAX_BODY))
     question, position = _question(body), body.get("position")
     if not isinstance(position, int) or isinstance(position, bool) or position < 0:
         raise InvalidInput("position must be a whole number, 0 (the top) or more")
@@ -118,19 +117,6 @@ async def _studio(request: Request) -> tuple[str, str, UseCases]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {meeting_id[:40]!r}")
     by = await producer_of(request, meeting_id)
     return meeting_id, by, services.usecases
-
-
-async def read_body(request: Request) -> object:
-    """The request's JSON body (400 when it is not JSON, 413 past `MAX_BODY` bytes)."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"over {MAX_BODY} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not JSON") from None
 
 
 def _object(body: object) -> dict[str, object]:
