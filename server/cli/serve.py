@@ -21,6 +21,7 @@ import uvicorn
 import uvloop
 
 from server.app import create_app
+from server.auth.keys import KeyKind, current_key, studio_urls
 from server.cli.demo import ensure_demo, ensure_demo_users
 from server.cli.shell import redis_url, say, with_store, with_usecases
 from server.fanout import uvicorn as fast_path
@@ -58,6 +59,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.replace(redis_url=url)
         meeting = with_usecases(settings, ensure_demo)
         logins = with_store(settings, lambda store: ensure_demo_users(store.staff, time.time()))
+        overlay_key = with_store(
+            settings, lambda store: current_key(store, meeting.id, KeyKind.OVERLAY)
+        )
 
         def announce(base: str) -> None:
             say("Halyq demo is running (Ctrl+C stops it).")
@@ -69,6 +73,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  Staff sign-in:         {base}/login?next=/console/{meeting.id}")
             for name, password in logins.items():
                 say(f"    {name:19}  {password}")
+            say(f"  Producer's desk:       {base}/producer/{meeting.id}")
+            for name, url in studio_urls(base, meeting.id, overlay_key).items():
+                say(f"  Studio, {name + ':':14} {url}")
             say(f"  Data folder:           {settings.data_dir.resolve()}")
 
         _run_server(settings, args.ready_file, announce=announce)

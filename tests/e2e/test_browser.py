@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,7 +154,10 @@ def test_make_demo_serves_the_demo_meeting_to_a_browser(tmp_path: Path) -> None:
         if ready.exists():
             os.kill(json.loads(ready.read_text())["pid"], signal.SIGTERM)
         demo.wait(TIMEOUT * 3)
-    assert "Viewer page, Kazakh:" in log.read_text()
+    printed = log.read_text()
+    assert "Viewer page, Kazakh:" in printed
+    assert "/producer/almaly-demo" in printed  # the desk and the studio's URLs (issue 9)
+    assert re.search(r"/overlay/almaly-demo/lower-third\?key=[\w-]{20,}", printed), printed
 
 
 # The browser of the demo test runs in its own process: this test is synchronous.
