@@ -14,7 +14,7 @@ import logging
 from starlette import status
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from moderation import CommentPosted, Meeting, ModerationError, PostComment, Submission
 from moderation.audiences import for_staff, meeting_for_viewer
@@ -141,40 +141,30 @@ class ConsoleSession(SocketSession):
         super().__init__(services, websocket, meeting, STAFF_OUTBOX)
         self.staff = staff
 
-    async def run(self) -> None:
-        services, joined = self.services, None
-        gauge = services.metrics.connections.labels("console")
-        gauge.inc()
-        watcher = asyncio.get_running_loop().create_task(self._watch())
-        try:
-            contacts = self.staff.may(Permission.SEE_CONTACTS)
-            audience = STAFF_WITH_CONTACTS if contacts else STAFF
-            joined = await services.hub.join(self.meeting.id, self.conn, audience)
-            # No await between joining and this snapshot: it is exactly as of `position`.
-            items, position = joined.items(), joined.position
-            clock = joined.clock(services.usecases.clock()).public()  # R4: the countdown
-            hello = {"type": "hello", "me": _me(self.staff),
-                     "meeting": meeting_for_viewer(joined.meeting), "clock": clock,
-                     "items": [], "as_of": position}  # fmt: skip
-            await self._send(await _with_items(dumps(hello), items, contacts=contacts))
-            if (greeting := self.websocket.app.state.health.greeting()) is not None:
-                await self._send(greeting)  # the banner, for a console opened while degraded
-            for alert in joined.alerts():  # FLT-6: history the record lost, and what it held
-                await self._send(alert)
-            joined.release(joined.position)
-            await self._receive(joined)
-        except WebSocketDisconnect:
-            pass
-        except StoreUnavailable:
-            await self._close(status.WS_1013_TRY_AGAIN_LATER, "unavailable")
-        except Exception:
-            logger.exception("console socket failed (meeting %s)", self.meeting.id)
-            await self._close(status.WS_1011_INTERNAL_ERROR, "internal error")
-        finally:
-            watcher.cancel()
-            gauge.dec()
-            if joined is not None:
-                joined.leave()
+    kind = "console"
+
+    async def _join(self) -> Subscription:
+        audience = STAFF_WITH_CONTACTS if self._contacts else STAFF
+        return await self.services.hub.join(self.meeting.id, self.conn, audience)
+
+    @property
+    def _contacts(self) -> bool:
+        return self.staff.may(Permission.SEE_CONTACTS)
+
+    async def _serve(self, joined: Subscription) -> None:
+        # No await between joining and this snapshot: it is exactly as of `position`.
+        items, position = joined.items(), joined.position
+        clock = joined.clock(self.services.usecases.clock()).public()  # R4: the countdown
+        hello = {"type": "hello", "me": _me(self.staff),
+                 "meeting": meeting_for_viewer(joined.meeting), "clock": clock,
+                 "items": [], "as_of": position}  # fmt: skip
+        await self._send(await _with_items(dumps(hello), items, contacts=self._contacts))
+        if (greeting := self.websocket.app.state.health.greeting()) is not None:
+            await self._send(greeting)  # the banner, for a console opened while degraded
+        for alert in joined.alerts():  # FLT-6: history the record lost, and what it held
+            await self._send(alert)
+        joined.release(joined.position)
+        await self._receive(joined)
 
     async def _receive(self, joined: Subscription) -> None:
         while True:

@@ -16,13 +16,14 @@ from urllib.parse import quote
 from starlette import status
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from moderation import Meeting
 from moderation.audiences import studio_question
 from moderation.rundown import on_air, rundown
 from server.auth.keys import overlay_key_matches
 from server.fanout.audiences import OVERLAY
+from server.fanout.hub import Subscription
 from server.services import Services
 from server.store import StoreUnavailable
 from server.usecases import is_meeting_id
@@ -118,39 +119,26 @@ class OverlaySession(SocketSession):
         super().__init__(services, websocket, meeting, OVERLAY_OUTBOX)
         self.key = websocket.query_params.get("key", "")
 
-    async def run(self) -> None:
-        services, joined = self.services, None
-        gauge = services.metrics.connections.labels("overlay")
-        gauge.inc()
-        watcher = asyncio.get_running_loop().create_task(self._watch())
-        try:
-            joined = await services.hub.join(self.meeting.id, self.conn, OVERLAY)
-            # No await between joining and this hello: it is exactly as of `position`.
-            board, now = joined.board(), services.usecases.clock()
-            current = on_air(board)
-            hello = {
-                "type": "hello",
-                "now": now,  # the server's time: the overlay measures its clock's offset
-                "clock": joined.clock(now).public(),
-                "on_air": None if current is None else studio_question(current),
-                "rundown": [studio_question(item) for item in rundown(board)],
-                "as_of": joined.position,
-            }
-            await self._send(dumps(hello))
-            joined.release(joined.position)
-            await self._receive()
-        except WebSocketDisconnect:
-            pass
-        except StoreUnavailable:
-            await self._close(status.WS_1013_TRY_AGAIN_LATER, "unavailable")
-        except Exception:
-            logger.exception("overlay socket failed (meeting %s)", self.meeting.id)
-            await self._close(status.WS_1011_INTERNAL_ERROR, "internal error")
-        finally:
-            watcher.cancel()
-            gauge.dec()
-            if joined is not None:
-                joined.leave()
+    kind = "overlay"
+
+    async def _join(self) -> Subscription:
+        return await self.services.hub.join(self.meeting.id, self.conn, OVERLAY)
+
+    async def _serve(self, joined: Subscription) -> None:
+        # No await between joining and this hello: it is exactly as of `position`.
+        board, now = joined.board(), self.services.usecases.clock()
+        current = on_air(board)
+        hello = {
+            "type": "hello",
+            "now": now,  # the server's time: the overlay measures its clock's offset
+            "clock": joined.clock(now).public(),
+            "on_air": None if current is None else studio_question(current),
+            "rundown": [studio_question(item) for item in rundown(board)],
+            "as_of": joined.position,
+        }
+        await self._send(dumps(hello))
+        joined.release(joined.position)
+        await self._receive()
 
     async def _receive(self) -> None:
         """An overlay sends nothing that matters; read until it goes."""
