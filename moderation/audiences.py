@@ -2,8 +2,9 @@
 
 Every function takes an `Update` (one event, folded into the board, with the items it changed)
 and returns what that audience receives of it, or None when it sees nothing. A viewer never
-receives a held comment's text, a phone number or anyone's pseudonym; staff without the right
-to see contacts get phone numbers and e-mails masked; the public report gets counts only.
+receives a held comment's text, a phone number, an e-mail, an IIN or anyone's pseudonym (texts
+and names pass `mask_contacts`, issue 10.8); staff without the right to see contacts get them
+masked too; the public report gets counts only.
 The hub registers each function once (`server/fanout/audiences.py`).
 """
 
@@ -53,7 +54,9 @@ def viewer(update: Update) -> PublicEvent | None:
     """What a viewer receives of an event, or None when viewers see nothing of it.
 
     A viewer never receives a held comment's text or author, nor anyone's viewer pseudonym or
-    message id: only that a comment was held and why, so the public count can move (R3).
+    message id: only that a comment was held and why, so the public count can move (R3). A
+    shown comment passed the first filter, which holds phones and e-mails; its text and name
+    are masked all the same, as everything viewers get (issue 10.8).
     """
     event_id, event = update.id, update.event
     if isinstance(event, CommentPosted):
@@ -62,8 +65,8 @@ def viewer(update: Update) -> PublicEvent | None:
             "kind": event.kind,
             "at": event.at,
             "channel": event.channel.value,
-            "name": event.name,
-            "text": event.text,
+            "name": mask_contacts(event.name),
+            "text": mask_contacts(event.text),
         }
     if isinstance(event, CommentHeld):
         return {
@@ -99,7 +102,8 @@ def viewer_history(entries: Iterable[tuple[str, Event]], hidden: set[str]) -> li
 
 
 def _moderation_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
-    """A hidden comment leaves the chat with its public reason; a released one joins it."""
+    """A hidden comment leaves the chat with its public reason; a released one joins it (a
+    moderator may release a comment held for a phone number: the number stays masked)."""
     if isinstance(event, CommentHidden):
         return {
             "id": event_id,
@@ -116,8 +120,8 @@ def _moderation_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
             "comment": event.item,
             "posted_at": event.posted_at,
             "channel": event.channel.value,
-            "name": event.name,
-            "text": event.text,
+            "name": mask_contacts(event.name),
+            "text": mask_contacts(event.text),
         }
     return None
 
@@ -153,7 +157,8 @@ def _question_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
     """Public questions: approved ones appear; later events change their status or votes.
 
     Viewers learn nothing of questions that are new, rejected or merged away, except that a
-    merge adds votes to a public question.
+    merge adds votes to a public question. A web question is recorded as typed: its text and
+    name reach viewers with contacts masked (issue 10.8).
     """
     base: PublicEvent = {"id": event_id, "kind": event.kind}
     if isinstance(event, QuestionApproved):
@@ -161,8 +166,8 @@ def _question_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
             "question": event.item,
             "at": event.asked_at,
             "channel": event.channel.value,
-            "name": event.name,
-            "text": event.text,
+            "name": mask_contacts(event.name),
+            "text": mask_contacts(event.text),
             "topic": event.topic,
             "district": event.district,
             "votes": event.votes,
@@ -183,19 +188,47 @@ def _question_for_viewer(event_id: str, event: Event) -> PublicEvent | None:
 
 
 def public_question(item: Item) -> PublicEvent | None:
-    """A question as the public list shows it (votes are counted apart), or None if hidden."""
+    """A question as the public list shows it (votes are counted apart), or None if hidden;
+    contacts masked in its text and name (issue 10.8)."""
     if not item.public:
         return None
     return {
         "id": item.id,
         "at": item.at,
         "channel": item.channel.value,
-        "name": item.name,
-        "text": item.text,
+        "name": mask_contacts(item.name),
+        "text": mask_contacts(item.text),
         "topic": item.topic,
         "district": item.district,
         "status": item.status.value,
     }
+
+
+# The sender (issue 10.7): what became of what they sent
+
+
+def sent_item(item: Item) -> PublicEvent:
+    """One of a viewer's own comments or questions as their "my questions" view shows it: its
+    fate (a question's status, `sent` while no moderator has decided; a comment's `shown`,
+    `held` or `hidden`) and the public reason of a hold, a hide or a rejection (R3). Contacts
+    are masked in its text, as in everything viewers get (issue 10.8)."""
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "text": mask_contacts(item.text),
+        "at": item.at,
+        "status": "sent" if item.status is ItemStatus.NEW else item.status.value,
+        "reason": _public_reason(item),
+    }
+
+
+def _public_reason(item: Item) -> str:
+    """Why it was held (the first filter's reason), hidden or rejected (the moderator's)."""
+    if item.status is ItemStatus.HELD:
+        return item.held
+    if item.status in (ItemStatus.HIDDEN, ItemStatus.REJECTED):
+        return item.reason
+    return ""
 
 
 # The studio (issue 9): overlays and data feeds

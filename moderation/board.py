@@ -22,6 +22,7 @@ from moderation.events import (
     QuestionApproved,
     QuestionAsked,
     QuestionDeferred,
+    QuestionEdited,
     QuestionMerged,
     QuestionOffAir,
     QuestionOnAir,
@@ -142,7 +143,8 @@ def comment_item(event_id: str, event: CommentPosted | CommentHeld) -> Item:
 
 def question_item(event_id: str, event: QuestionAsked) -> Item:
     """The new question an asking creates, under the id its event gets."""
-    return _question(event_id, event, held=event.held, district=event.district)
+    item = _question(event_id, event, held=event.held, district=event.district)
+    return replace(item, language=event.language, received_at=event.received_at, note=event.note)
 
 
 def _apply(board: Board, event_id: str, event: Event) -> list[Item]:
@@ -212,6 +214,9 @@ def _changed(board: Board, event_id: str, event: Change) -> list[Item]:
         return _merged(board, after, event)
     if isinstance(event, QuestionTagged):
         return [replace(after, topic=event.topic, district=event.district)]
+    if isinstance(event, QuestionEdited):
+        language = event.language or after.language
+        return [replace(after, text=event.text, language=language, held=event.held)]
     if isinstance(event, CommentHidden | QuestionRejected):
         after = replace(after, reason=event.reason.value)
     elif isinstance(event, CommentReleased):

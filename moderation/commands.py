@@ -41,6 +41,12 @@ class AskQuestion:
     text: str
     district: str = ""
     channel: Channel = Channel.WEB
+    # Issue 10: the language the sender spoke ("" to detect it from the text), when the
+    # channel says it was sent (ms since the epoch, 0 if it says nothing), and what the
+    # channel carried that is not stored ("voice", "2 attachments").
+    language: str = ""
+    received_at: int = 0
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -124,6 +124,12 @@ class QuestionAsked(_CommentFields):
     suggested_topic: str = ""
     suggested_district: str = ""
     similar: tuple[str, ...] = ()
+    # Issue 10: the language it was written in ("kk", "ru"; "" unknown), answers to its sender
+    # go in it; when the channel says it was sent (ms; `at` when it says nothing); what the
+    # channel carried that is not stored ("voice", "2 attachments").
+    language: str = ""
+    received_at: int = 0
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +154,17 @@ class QuestionPromoted(_Change):
     suggested_topic: str = ""
     suggested_district: str = ""
     similar: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionEdited(_Change):
+    """Its sender edited a question while it was still new (a Telegram edit, issue 10): the
+    moderators see the new text; `by` is the sender's pseudonym."""
+
+    kind: ClassVar[str] = "question.edited"
+    text: str
+    language: str = ""
+    held: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -278,6 +295,7 @@ Change = (
     | QuestionAnswered
     | QuestionDeferred
     | QuestionTagged
+    | QuestionEdited
 )
 Event = (
     MeetingCreated
@@ -320,6 +338,7 @@ KINDS: dict[str, type[Event]] = {
         QuestionAnswered,
         QuestionDeferred,
         QuestionTagged,
+        QuestionEdited,
         RundownMoved,
     )
 }

@@ -34,9 +34,15 @@ class AkimLevel(enum.StrEnum):
 
 
 class Channel(enum.StrEnum):
-    """Where a comment came from."""
+    """Where a comment or question came from (issue 10: every channel into one queue)."""
 
     WEB = "web"
+    PHONE = "phone"  # the phone desk: an operator types what a caller asks
+    WHATSAPP = "whatsapp"  # the WhatsApp Cloud API, and WhatsApp through Twilio
+    SMS = "sms"  # SMS through Twilio
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    YOUTUBE = "youtube"  # the live chat of the official YouTube broadcast (issue 11)
     # A moderator speaking as staff, from the console: the chat shows the comment with a staff
     # badge that no viewer can get, whatever name he types (issue 8). No viewer frame sets it.
     STAFF = "staff"
@@ -232,6 +238,11 @@ class Item:
     votes: int = 0
     by: str = ""
     changed_at: int = 0
+    # Issue 10: the language it was written in, when its channel says it was sent (ms), and
+    # what its channel carried that is not stored.
+    language: str = ""
+    received_at: int = 0
+    note: str = ""
 
     @property
     def public(self) -> bool:

@@ -12,14 +12,29 @@ from dataclasses import dataclass
 from moderation.commands import AskQuestion, PostComment, Submission
 from moderation.duplicates import QuestionIndex
 from moderation.errors import CommentRejected, InvalidInput
-from moderation.events import CommentHeld, CommentPosted, QuestionAsked
-from moderation.filters import first_filter
-from moderation.model import Channel, Meeting, RejectReason
+from moderation.events import CommentHeld, CommentPosted, QuestionAsked, QuestionEdited
+from moderation.filters import first_filter, mask_contacts
+from moderation.language import detect_language
+from moderation.model import (
+    Channel,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Meeting,
+    MeetingStatus,
+    RejectReason,
+)
 from moderation.names import is_reserved
 from moderation.tagging import districts_of, suggest_district, suggest_topic
 from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text, is_blank
 
 MAX_DISTRICT_CHARS = 60
+# R5: before a meeting starts, its collection of requests takes questions from these channels
+# (a resident who writes outside any live meeting is told when the next one is, issue 10).
+REQUEST_CHANNELS = frozenset(
+    {Channel.PHONE, Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM, Channel.EMAIL}
+)
+SPOKEN = ("kk", "ru")  # the languages a sender is answered in
 
 
 def decide(
@@ -64,7 +79,8 @@ def ask_question(
 
     `earlier` is the meeting's questions that may still be repeated.
     """
-    text, name = accepted_text(meeting, command.text, command.name, what="question")
+    early = meeting.status is MeetingStatus.SCHEDULED and command.channel in REQUEST_CHANNELS
+    text, name = accepted_text(meeting, command.text, command.name, what="question", early=early)
     try:
         district = valid_district(meeting, command.district)
     except InvalidInput as error:
@@ -76,13 +92,45 @@ def ask_question(
         channel=command.channel,
         client_msg_id=command.client_msg_id,
         viewer=viewer,
-        name=name,
-        text=text,
+        # Issue 10.8: the record keeps no phone number, e-mail or IIN of a question (it
+        # outlives the contacts' retention); the filter's warning is decided on the text as
+        # written, and the server keeps that text apart for staff allowed to see contacts.
+        name=mask_contacts(name),
+        text=mask_contacts(text),
         district=district,
         held=held.value if held else "",
         suggested_topic=hints.topic,
         suggested_district=district or hints.district,
         similar=hints.similar,
+        language=command.language if command.language in SPOKEN else detect_language(text),
+        received_at=command.received_at,
+        note=command.note,
+    )
+
+
+def edit_question(
+    meeting: Meeting, item: Item, text: str, *, sender: str, now: int
+) -> QuestionEdited:
+    """The sender's new text for their question (a Telegram edit, issue 10), while it is still
+    new: once moderators decided on it, the decision stands on the text they read, and the
+    sender is told to send a new question instead."""
+    if item.kind is not ItemKind.QUESTION or item.viewer != sender:
+        raise CommentRejected(RejectReason.INVALID, "only its sender may edit a question")
+    if item.status is not ItemStatus.NEW:
+        raise CommentRejected(
+            RejectReason.INVALID, f"the question is {item.status} already; send a new one"
+        )
+    early = meeting.status is MeetingStatus.SCHEDULED and item.channel in REQUEST_CHANNELS
+    body = accepted_body(meeting, text, what="question", early=early)
+    held = first_filter(body)
+    return QuestionEdited(
+        at=now,
+        by=sender,
+        item=item.id,
+        version=item.version + 1,
+        text=mask_contacts(body),
+        language=detect_language(body),
+        held=held.value if held else "",
     )
 
 
@@ -105,7 +153,7 @@ def suggestions(meeting: Meeting, text: str, earlier: QuestionIndex) -> Suggesti
 
 
 def accepted_text(
-    meeting: Meeting, text: str, name: str, *, what: str = "comment"
+    meeting: Meeting, text: str, name: str, *, what: str = "comment", early: bool = False
 ) -> tuple[str, str]:
     """A submission's cleaned text and name, if the meeting is live and they are within limits.
 
@@ -113,12 +161,13 @@ def accepted_text(
     A text, or a name that was typed, left blank once invisible fillers are gone is refused
     (issue 8); so is a name that reads as an official role (`reserved_name`, INP-4).
     """
-    return accepted_body(meeting, text, what=what), accepted_name(name)
+    return accepted_body(meeting, text, what=what, early=early), accepted_name(name)
 
 
-def accepted_body(meeting: Meeting, raw: str, *, what: str = "comment") -> str:
-    """A comment's or question's text, cleaned, if the meeting is live and it is within limits."""
-    if not meeting.is_live:
+def accepted_body(meeting: Meeting, raw: str, *, what: str = "comment", early: bool = False) -> str:
+    """A comment's or question's text, cleaned, if the meeting is live (or, `early`, takes
+    requests before it starts, R5) and it is within limits."""
+    if not (meeting.is_live or early):
         raise CommentRejected(RejectReason.MEETING_CLOSED, f"the meeting is {meeting.status}")
     text = clean_text(raw)
     if len(text) > MAX_COMMENT_CHARS:

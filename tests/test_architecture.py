@@ -29,6 +29,7 @@ STDLIB_OK_IN_DOMAIN = {
     "re", "typing", "unicodedata", "urllib", "string", "math", "rapidfuzz", "types", "heapq",
     "bisect", "operator",
     "confusable_homoglyphs",  # Unicode's confusables table as data (moderation/names.py)
+    "phonenumbers",  # libphonenumber's metadata as data, like rapidfuzz (moderation/contacts.py)
 }  # fmt: skip
 # What the domain may never reach: the network, files, processes, threads, the clock, chance.
 IO_MODULES = {

@@ -30,6 +30,7 @@ from moderation.audiences import (
     overlay,
     public_question,
     public_report,
+    sent_item,
     staff_with_contacts,
     staff_without_contacts,
     studio_question,
@@ -470,6 +471,83 @@ def test_the_overlays_get_public_questions_with_contacts_masked_and_never_a_new_
         "questions": [studio_question(board.items["1-0"])],
     }
     assert studio_question(board.items["1-0"])["status"] == "queued"
+
+
+# Issue 10.8: no phone, e-mail or IIN reaches a viewer, also inside a text or a name
+
+MASKED_CONTACTS = "Су жоқ: ••• ••• ••78, •••@mail.kz, ЖСН ••• ••• ••23"
+
+
+def test_a_web_question_reaches_viewers_with_contacts_masked_in_its_text_and_name() -> None:
+    board = Board()
+    ask = QuestionAsked(
+        at=NOW, channel=Channel.WEB, client_msg_id="q-1", viewer="v1", name="Ерлан 87012345678",
+        text=ON_AIR_CONTACTS,
+    )  # fmt: skip
+    board.fold("1-0", ask)
+    event = dataclasses.replace(approved("1-0"), name=ask.name, text=ON_AIR_CONTACTS)
+    shown = viewer(board.fold("2-0", event))
+    assert shown is not None
+    assert (shown["text"], shown["name"]) == (MASKED_CONTACTS, "Ерлан ••• ••• ••78")
+    listed = public_question(board.items["1-0"])
+    assert listed is not None
+    assert (listed["text"], listed["name"]) == (MASKED_CONTACTS, "Ерлан ••• ••• ••78")
+
+
+def test_a_comment_reaches_viewers_with_contacts_masked_also_once_released() -> None:
+    name, text = "Аян aigul@mail.kz", "ЖСН 900101300123"
+    shown = for_viewer("1-0", dataclasses.replace(posted(), name=name, text=text))
+    assert shown is not None
+    assert (shown["name"], shown["text"]) == ("Аян •••@mail.kz", "ЖСН ••• ••• ••23")
+    released = CommentReleased(
+        at=NOW + 5, by="mod", item="2-0", version=2, posted_at=NOW, channel=Channel.WEB,
+        name="Аян", text="Звоните 87012345678",
+    )  # fmt: skip
+    again = for_viewer("3-0", released)
+    assert again is not None
+    assert again["text"] == "Звоните ••• ••• ••78"
+
+
+# Issue 10.7: a sender's own items and their fates ("my questions")
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "word"),
+    [
+        (ItemKind.QUESTION, ItemStatus.NEW, "sent"),
+        (ItemKind.QUESTION, ItemStatus.APPROVED, "approved"),
+        (ItemKind.QUESTION, ItemStatus.MERGED, "merged"),
+        (ItemKind.QUESTION, ItemStatus.ON_AIR, "on_air"),
+        (ItemKind.QUESTION, ItemStatus.ANSWERED, "answered"),
+        (ItemKind.QUESTION, ItemStatus.DEFERRED, "deferred"),
+        (ItemKind.COMMENT, ItemStatus.SHOWN, "shown"),
+    ],
+)
+def test_a_sender_sees_the_fate_of_what_they_sent(
+    kind: ItemKind, status: ItemStatus, word: str
+) -> None:
+    own = dataclasses.replace(item("4-0", kind, status), text="Мой номер 87012345678")
+    assert sent_item(own) == {
+        "id": "4-0", "kind": kind.value, "text": "Мой номер ••• ••• ••78", "at": NOW,
+        "status": word, "reason": "",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "reason"),
+    [
+        (ItemKind.QUESTION, ItemStatus.REJECTED, "advertising"),  # R3: the moderator's reason
+        (ItemKind.COMMENT, ItemStatus.HIDDEN, "spam"),
+        (ItemKind.COMMENT, ItemStatus.HELD, "phone"),  # the first filter's reason
+    ],
+)
+def test_r3_a_sender_learns_the_public_reason_of_a_hold_a_hide_or_a_rejection(
+    kind: ItemKind, status: ItemStatus, reason: str
+) -> None:
+    own = item("5-0", kind, status)
+    own = dataclasses.replace(own, held="phone", reason="" if status is ItemStatus.HELD else reason)
+    shown = sent_item(own)
+    assert (shown["status"], shown["reason"]) == (status.value, reason)
 
 
 def test_the_overlays_learn_that_a_question_left_the_list_and_nothing_of_a_rejected_one() -> None:

@@ -27,6 +27,7 @@ from moderation.events import (
     QuestionApproved,
     QuestionAsked,
     QuestionDeferred,
+    QuestionEdited,
     QuestionMerged,
     QuestionOffAir,
     QuestionOnAir,
@@ -179,6 +180,20 @@ def test_a_tag_sets_the_topic_and_district_and_keeps_the_status() -> None:
     assert (after.status, after.topic, after.district, after.version, after.by) == (
         ItemStatus.APPROVED, "water", "Медеу", 3, "lead",
     )  # fmt: skip
+
+
+def test_an_edit_by_its_sender_changes_the_text_and_keeps_the_status() -> None:
+    """Issue 10: a Telegram edit of a new question; a language left unknown stays as it was."""
+    board = folded(("1-0", asked()))
+    edit = QuestionEdited(at=NOW + 30, by="s1", item="1-0", version=2, text="Су жоқ",
+                          language="kk", held="")  # fmt: skip
+    (after,) = board.apply("2-0", edit)
+    assert (after.status, after.text, after.language, after.version) == (
+        ItemStatus.NEW, "Су жоқ", "kk", 2,
+    )  # fmt: skip
+    again = QuestionEdited(at=NOW + 40, by="s1", item="1-0", version=3, text="Су жоқ!")
+    (last,) = board.apply("3-0", again)
+    assert (last.text, last.language) == ("Су жоқ!", "kk")
 
 
 def test_a_promoted_comment_stays_and_a_new_question_points_back_to_it() -> None:

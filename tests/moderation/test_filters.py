@@ -6,8 +6,10 @@ a false positive is a resident silenced in public, so the clean cases matter as 
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.filters import first_filter, mask_contacts
@@ -331,4 +333,84 @@ def test_phones_and_emails_are_masked_but_show_that_one_was_there(text: str, mas
     ],
 )
 def test_amounts_and_text_without_contacts_are_left_as_they_are(text: str) -> None:
+    assert mask_contacts(text) == text
+
+
+# --- mask_contacts: properties (issue 10: no number or IIN survives in what viewers see) ---
+
+_OPERATORS = [
+    "700", "701", "702", "705", "706", "707", "708", "747", "760", "761", "762", "763", "764",
+    "771", "775", "776", "777", "778", "785",
+]  # fmt: skip
+_FORMS = [
+    "+7{o}{a}{b}{c}",
+    "8{o}{a}{b}{c}",
+    "8 ({o}) {a}-{b}-{c}",
+    "+7 {o} {a} {b}{c}",
+    "7{o}{a}{b}{c}",
+    "7 {o} {a} {b} {c}",
+    "whatsapp:+7{o}{a}{b}{c}",
+    "8-{o}-{a}-{b}-{c}",
+    "+7 ({o}) {a}-{b}-{c}",
+    "{o} {a} {b} {c}",
+]
+# Text around personal data: letters of both scripts, emoji, ZWJ, punctuation; no digits.
+_AROUND = st.text(alphabet=st.sampled_from(list("абвқңәіүaqz ,.!?:()-😀👍\u200d🇰🇿\n")), max_size=20)
+
+
+@st.composite
+def kazakh_numbers(draw: st.DrawFn) -> tuple[str, str]:
+    """A generated Kazakh mobile number in one of 6.1's forms, and its 10 national digits."""
+    operator = draw(st.sampled_from(_OPERATORS))
+    a, b, c = (draw(st.from_regex(rf"\d{{{n}}}", fullmatch=True)) for n in (3, 2, 2))
+    form = draw(st.sampled_from(_FORMS))
+    return form.format(o=operator, a=a, b=b, c=c), f"{operator}{a}{b}{c}"
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+@settings(max_examples=300)
+@given(kazakh_numbers(), _AROUND, _AROUND)
+def test_mask_contacts_never_leaves_a_kazakh_number(
+    number: tuple[str, str], before: str, after: str
+) -> None:
+    written, national = number
+    scrubbed = mask_contacts(f"{before} {written} {after}")
+    assert national not in _digits(scrubbed)
+    assert len(_digits(scrubbed)) <= 2  # the last two digits
+    assert scrubbed.startswith(f"{before} ")
+    assert scrubbed.endswith(f" {after}")
+
+
+@settings(max_examples=200)
+@given(st.from_regex(r"\d{12}", fullmatch=True), _AROUND, _AROUND)
+def test_mask_contacts_never_leaves_an_iin(iin: str, before: str, after: str) -> None:
+    scrubbed = mask_contacts(f"{before} {iin} {after}")
+    assert iin[:10] not in _digits(scrubbed)
+    assert re.search(r"\d{3}", scrubbed) is None
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=60))
+def test_mask_contacts_is_idempotent(text: str) -> None:
+    once = mask_contacts(text)
+    assert mask_contacts(once) == once
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.one_of(
+            _AROUND,
+            st.integers(0, 9999).map(str),  # years, house numbers, small sums
+            st.integers(1, 999).map(lambda n: f"{n} 000 тенге"),
+            st.dates().map(lambda d: d.strftime("%d.%m.%Y")),
+            st.times().map(lambda t: t.strftime("%H:%M")),
+        ),
+        max_size=8,
+    ).map(" · ".join)
+)
+def test_text_without_personal_data_is_unchanged(text: str) -> None:
     assert mask_contacts(text) == text

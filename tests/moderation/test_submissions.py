@@ -23,12 +23,14 @@ from moderation import (
 )
 from moderation.commands import AskQuestion, Submission
 from moderation.duplicates import QuestionIndex
-from moderation.events import QuestionAsked
+from moderation.events import QuestionAsked, QuestionEdited
+from moderation.model import Item, ItemKind, ItemStatus
 from moderation.submissions import (
     Suggestions,
     accepted_text,
     ask_question,
     decide,
+    edit_question,
     suggestions,
     valid_district,
 )
@@ -139,6 +141,7 @@ def test_a_submission_from_any_channel_is_decided_as_a_comment_or_a_question() -
         suggested_topic="water",
         suggested_district="Медеу",
         similar=("1-0",),  # R4: moderators are told it repeats an earlier question
+        language="ru",  # detected: its sender is answered in it (issue 10)
     )
     comment = PostComment(client_msg_id="c", name="Аян", text="Сәлем бәріне!")
     posted = decide(
@@ -174,10 +177,11 @@ def test_staff_post_as_staff_with_their_own_name_and_no_filter() -> None:
 
 
 def test_r4_the_filter_only_warns_moderators_of_a_question_it_would_hold() -> None:
-    """A question is never public before approval, so it is asked, with the filter's reason."""
+    """A question is never public before approval, so it is asked, with the filter's reason;
+    the record keeps it with the number masked (issue 10.8), the name too."""
     text = "Нет воды в Ауэзовском районе, звоните 87012345678"
     asked = ask_question(
-        MEETING, AskQuestion(client_msg_id="q", name="Ерлан", text=text),
+        MEETING, AskQuestion(client_msg_id="q", name="Ерлан 87012345678", text=text),
         viewer="v2", now=NOW, earlier=earlier_questions(),
     )  # fmt: skip
     assert asked == QuestionAsked(
@@ -185,11 +189,12 @@ def test_r4_the_filter_only_warns_moderators_of_a_question_it_would_hold() -> No
         channel=Channel.WEB,
         client_msg_id="q",
         viewer="v2",
-        name="Ерлан",
-        text=text,
+        name="Ерлан ••• ••• ••78",
+        text="Нет воды в Ауэзовском районе, звоните ••• ••• ••78",
         held="phone",
         suggested_topic="water",
         suggested_district="Ауэзов",  # named in the text, not chosen by the asker
+        language="ru",
     )
 
 
@@ -269,3 +274,93 @@ def test_suggestions_are_the_topic_the_district_and_the_repeats_of_a_text() -> N
     assert suggestions(elsewhere, WATER_IN_MEDEU, QuestionIndex()) == Suggestions(
         topic="water", district="", similar=()
     )
+
+
+# Issue 10: every channel into one queue
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [Channel.PHONE, Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM, Channel.EMAIL],
+)
+def test_r5_a_scheduled_meeting_collects_requests_from_the_channels(channel: Channel) -> None:
+    """Outside any live meeting a channel's question joins the next meeting's requests (R5),
+    with the language it was written in and when the channel says it was sent."""
+    scheduled = meeting(MeetingStatus.SCHEDULED)
+    question = AskQuestion(
+        client_msg_id="wa:1", name="", text="Жолды қашан жөндейді?", channel=channel,
+        received_at=NOW - 5_000, note="image",
+    )  # fmt: skip
+    asked = ask_question(scheduled, question, viewer="s1", now=NOW, earlier=QuestionIndex())
+    assert (asked.channel, asked.language, asked.received_at, asked.note) == (
+        channel, "kk", NOW - 5_000, "image",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("channel", [Channel.WEB, Channel.YOUTUBE])
+def test_the_web_page_and_youtube_take_no_requests_before_the_meeting(channel: Channel) -> None:
+    question = AskQuestion(client_msg_id="q", name="", text="Когда?", channel=channel)
+    with pytest.raises(CommentRejected) as refused:
+        ask_question(
+            meeting(MeetingStatus.SCHEDULED), question, viewer="v", now=NOW, earlier=QuestionIndex()
+        )
+    assert refused.value.reason is RejectReason.MEETING_CLOSED
+
+
+def test_the_language_a_channel_states_wins_over_the_detected_one() -> None:
+    """The phone desk says what the caller spoke; anything but kk or ru is detected instead."""
+    said = AskQuestion(client_msg_id="d", name="", text="Когда дадут воду?", language="kk")
+    assert (
+        ask_question(MEETING, said, viewer="s", now=NOW, earlier=QuestionIndex()).language == "kk"
+    )
+    odd = dataclasses.replace(said, language="en")
+    assert ask_question(MEETING, odd, viewer="s", now=NOW, earlier=QuestionIndex()).language == "ru"
+
+
+def _new_question(**changes: object) -> Item:
+    base = Item(
+        id="5-0", kind=ItemKind.QUESTION, status=ItemStatus.NEW, version=1, at=NOW,
+        channel=Channel.TELEGRAM, viewer="s1", name="", text="Су қашан болады?", language="kk",
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_sender_edits_a_question_while_it_is_new() -> None:
+    """A Telegram edit: the moderators see the new text, filtered again, in its language."""
+    edited = edit_question(
+        MEETING, _new_question(), "Нет воды, звоните 87012345678", sender="s1", now=NOW + 9
+    )
+    assert edited == QuestionEdited(
+        at=NOW + 9, by="s1", item="5-0", version=2, text="Нет воды, звоните ••• ••• ••78",
+        language="ru", held="phone",
+    )  # fmt: skip
+    clean = edit_question(MEETING, _new_question(), "Су қашан?", sender="s1", now=NOW)
+    assert clean.held == ""
+
+
+def test_a_request_before_the_meeting_may_be_edited_too() -> None:
+    scheduled = meeting(MeetingStatus.SCHEDULED)
+    assert (
+        edit_question(scheduled, _new_question(), "Жаңа мәтін", sender="s1", now=NOW).version == 2
+    )
+    web = _new_question(channel=Channel.WEB)
+    with pytest.raises(CommentRejected) as refused:
+        edit_question(scheduled, web, "Жаңа мәтін", sender="s1", now=NOW)
+    assert refused.value.reason is RejectReason.MEETING_CLOSED
+
+
+@pytest.mark.parametrize(
+    ("item", "sender", "detail"),
+    [
+        (_new_question(status=ItemStatus.APPROVED), "s1", "the question is approved already"),
+        (_new_question(), "s2", "only its sender may edit a question"),
+        (_new_question(kind=ItemKind.COMMENT), "s1", "only its sender may edit a question"),
+    ],
+)
+def test_a_decided_or_someone_elses_question_is_not_edited(
+    item: Item, sender: str, detail: str
+) -> None:
+    with pytest.raises(CommentRejected) as refused:
+        edit_question(MEETING, item, "Жаңа мәтін", sender=sender, now=NOW)
+    assert refused.value.reason is RejectReason.INVALID
+    assert refused.value.detail.startswith(detail)
