@@ -74,6 +74,19 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        # Issue 10: every channel into one queue, and the answers back
+        self.intake = Counter(
+            "halyq_intake_total",
+            "Messages from the channels (phone, WhatsApp, SMS, Telegram, e-mail), by outcome",
+            ["channel", "outcome"],
+            registry=r,
+        )
+        self.replies = Counter(
+            "halyq_replies_total",
+            "Answers to senders, by channel and outcome (sent, retry, dead, no_contact)",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self.redis_up = Gauge(
             "halyq_redis_up", "1 while Redis answers and acks are durable, else 0", registry=r
         )

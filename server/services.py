@@ -17,6 +17,7 @@ from server.settings import Settings
 from server.store import Store
 from server.store.staff import StaffStore
 from server.usecases import UseCases
+from server.usecases.intake import Intake
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,24 @@ class Services:
     metrics: Metrics
     secret: bytes = field(repr=False)
     clock: Callable[[], float] = time.time  # sessions and login throttling; tests advance it
+    intake: Intake = field(init=False, repr=False)  # every channel into one queue (issue 10)
     _refused_cookies: int = field(default=0, init=False, repr=False)
     _refusals_logged_at: float = field(default=0.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.intake = Intake(
+            cases=self.usecases,
+            pseudonym=self.sender_pseudonym,
+            per_minute=settings.sender_messages_per_minute,
+            burst=settings.sender_burst,
+            default_lang=settings.default_lang,
+        )
+
+    def sender_pseudonym(self, contact: str) -> str:
+        """A channel sender as everything but the contact store knows them: a keyed hash of
+        their number or handle, never the number (issue 10)."""
+        return "s" + self.sign("sender", contact)[:24]
 
     @property
     def staff(self) -> StaffStore:

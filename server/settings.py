@@ -54,6 +54,29 @@ class Settings:
     address_comment_burst: int = 30
     cookies_per_minute: int = 30
     viewer_warmup_seconds: float = 5.0
+    # Every channel into one queue (issue 10). A channel whose settings are missing is off.
+    public_url: str = ""  # how providers reach us: Twilio's signatures are over it
+    whatsapp_app_secret: str = field(default="", repr=False)
+    whatsapp_verify_token: str = field(default="", repr=False)
+    whatsapp_access_token: str = field(default="", repr=False)
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_account_sid: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    telegram_secret_token: str = field(default="", repr=False)
+    telegram_bot_token: str = field(default="", repr=False)
+    telegram_api_base: str = "https://api.telegram.org"
+    smtp_port: int = 0  # the e-mail intake's SMTP listener; 0: off
+    smtp_host: str = "127.0.0.1"
+    smtp_addresses: tuple[str, ...] = ()
+    smtp_max_bytes: int = 1 << 20
+    smtp_per_minute: int = 30
+    smtp_relay: str = ""  # host:port that answers to e-mail senders go through; "": none
+    smtp_from: str = ""  # the address answers come from (default: the first of smtp_addresses)
+    sender_messages_per_minute: int = 6
+    sender_burst: int = 3
+    contact_retention_days: int = 30
 
     def __post_init__(self) -> None:
         if self.default_lang not in LANGUAGES:
@@ -67,6 +90,12 @@ class Settings:
             ("address_comments_per_minute", 1),
             ("address_comment_burst", 1),
             ("cookies_per_minute", 1),
+            ("smtp_port", 0),
+            ("smtp_max_bytes", 1024),
+            ("smtp_per_minute", 1),
+            ("sender_messages_per_minute", 1),
+            ("sender_burst", 1),
+            ("contact_retention_days", 0),
         ):
             if getattr(self, name) < low:
                 raise SettingsError(f"HALYQ_{name.upper()} must be at least {low}")
@@ -74,6 +103,7 @@ class Settings:
             raise SettingsError("HALYQ_FANOUT_MAX_DELAY must be between 0 and 1 second")
         if not 0 < self.port < 65536 and self.port != 0:
             raise SettingsError("HALYQ_PORT must be a TCP port")
+        self._check_channels()
         if self.workers < 1:
             raise SettingsError("HALYQ_WORKERS must be at least 1")
         self._check_defaults()
@@ -82,6 +112,14 @@ class Settings:
                 raise SettingsError(
                     f"HALYQ_STAFF_ORIGINS: {origin!r} is not an origin like https://example.kz"
                 )
+
+    def _check_channels(self) -> None:
+        if self.smtp_port > 65535:
+            raise SettingsError("HALYQ_SMTP_PORT must be a TCP port")
+        if self.public_url and not ORIGIN.fullmatch(self.public_url.rstrip("/")):
+            raise SettingsError(
+                f"HALYQ_PUBLIC_URL: {self.public_url!r} is not a URL like https://halyq.example.kz"
+            )
 
     def _check_defaults(self) -> None:
         for name, low, high in (
@@ -113,6 +151,25 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def channels(self) -> dict[str, dict[str, bool]]:
+        """Each channel's intake (`in`) and answers (`out`): on when its settings are there
+        (issue 10); `/readyz` and the admin console say which are off."""
+        twilio_in = bool(self.twilio_auth_token and self.public_url)
+        twilio_out = bool(self.twilio_account_sid and self.twilio_auth_token)
+        return {
+            "phone": {"in": True, "out": False},
+            "whatsapp": {
+                "in": bool(self.whatsapp_app_secret and self.whatsapp_verify_token),
+                "out": bool(self.whatsapp_access_token),
+            },
+            "twilio": {"in": twilio_in, "out": twilio_out},
+            "telegram": {
+                "in": bool(self.telegram_secret_token),
+                "out": bool(self.telegram_bot_token),
+            },
+            "email": {"in": self.smtp_port > 0, "out": bool(self.smtp_relay)},
+        }
 
 
 def _parse(variable: str, raw: str, default: Any) -> Any:

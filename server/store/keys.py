@@ -43,6 +43,45 @@ class Keys:
         """Kind (`producer`, `overlay`) -> the meeting's access key of that kind."""
         return self._m(meeting_id, ":tokens")
 
+    # Every channel into one queue (issue 10)
+
+    def mine(self, meeting_id: str, sender: str) -> str:
+        """The ids of what one sender (a pseudonym) sent to the meeting: "my questions"."""
+        return self._m(meeting_id, f":by:{sender}")
+
+    def contacts(self, meeting_id: str) -> str:
+        """Sender pseudonym -> their raw contact as JSON: personal data, kept apart and deleted
+        at the end of the retention period (`halyq retention run`)."""
+        return self._m(meeting_id, ":contacts")
+
+    def originals(self, meeting_id: str) -> str:
+        """Item id -> the text as its sender wrote it, when the record holds it masked."""
+        return self._m(meeting_id, ":originals")
+
+    def outbox(self, meeting_id: str) -> str:
+        """Answers to senders, waiting for delivery (a stream read by a consumer group)."""
+        return self._m(meeting_id, ":outbox")
+
+    def outboxes(self) -> str:
+        """The ids of the meetings that have an outbox."""
+        return f"{self.prefix}outboxes"
+
+    def inbound(self, key: str) -> str:
+        """A provider's message key -> the meeting it was routed to (its retries go there)."""
+        return f"{self.prefix}inbound:{key}"
+
+    def routes(self) -> str:
+        """ "<channel>:<address>" -> the meeting that channel address is routed to."""
+        return f"{self.prefix}routes"
+
+    def refusals(self) -> str:
+        """Messages the intake refused (rate limit, no meeting...), without contacts."""
+        return f"{self.prefix}intake:refused"
+
+    def dead_letters(self) -> str:
+        """Answers that could not be delivered after every retry."""
+        return f"{self.prefix}outbox:dead"
+
     # Meetings
 
     def meeting(self, meeting_id: str) -> str:

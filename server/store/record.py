@@ -195,6 +195,10 @@ class Write:
     def zadd(self, key: str, score: int, member: str) -> None:
         self._step("zadd", key, str(score), member)
 
+    def sadd_at(self, key: str, append: Appended) -> None:
+        """Add the id `append` gets to the set."""
+        self._step("sadd_at", key, str(append.number))
+
     def arguments(self) -> list[str]:
         return [str(len(self.guards)), *(a for _, args in self.guards for a in args), *self.steps]
 
@@ -224,6 +228,12 @@ class Record:
         write.steps += ["xadd", write._key(self._keys.stream(meeting_id)), kind, data]
         write.kinds.append(kind)
         return Appended(len(write.kinds))
+
+    def queue(self, write: Write, key: str, data: str, at: Appended | None = None) -> None:
+        """Append `data` to the stream `key`, which is not a record (an outbox), in the same
+        atomic write, with the id `at` gets: what the write decided and what must follow from
+        it land together or not at all."""
+        write.steps += ["xlog", write._key(key), str(at.number if at else 0), data]
 
     def first_time(self, write: Write, meeting_id: str, client_msg_id: str) -> Guard:
         """Refused, with what it was recorded as, when `client_msg_id` was seen before: a

@@ -8,8 +8,10 @@ from server.store.board import BoardStore
 from server.store.client import connect, disconnect, translated
 from server.store.clocks import ClockStore
 from server.store.epochs import Epochs
+from server.store.intake import IntakeStore
 from server.store.keys import Keys
 from server.store.meetings import Meetings
+from server.store.outbox import OutboxStore
 from server.store.record import DurabilityReport, Record
 from server.store.staff import StaffStore
 from server.store.tokens import TokenStore
@@ -21,8 +23,8 @@ MAX_READERS = 16  # one blocking XREAD per live meeting in this process
 
 class Store:
     """Meetings and their records under one key prefix: `record`, `meetings`, `board`, `votes`,
-    `staff`, `epochs`, `clocks` and `tokens` are the adapters; nothing outside `server/store/`
-    sees a Redis client."""
+    `staff`, `epochs`, `clocks`, `tokens`, `intake` and `outbox` are the adapters; nothing
+    outside `server/store/` sees a Redis client."""
 
     def __init__(self, url: str, prefix: str = "halyq:") -> None:
         self.prefix = prefix
@@ -38,6 +40,8 @@ class Store:
         self.epochs = Epochs(self._redis, keys)
         self.clocks = ClockStore(self._redis, keys)
         self.tokens = TokenStore(self._redis, keys)
+        self.intake = IntakeStore(self._redis, keys, self.record)  # issue 10
+        self.outbox = OutboxStore(self._redis, keys, self.record)
 
     @property
     def durability(self) -> DurabilityReport:

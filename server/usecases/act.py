@@ -16,6 +16,7 @@ from moderation.model import Action
 from server.store import Refused, Write
 from server.usecases.context import UseCases
 from server.usecases.outcomes import Acted
+from server.usecases.replies import queue_fates
 from server.usecases.submit import NOTHING_EARLIER
 
 PENDING = "0-0"  # the id a promoted question has until its event is appended
@@ -41,6 +42,8 @@ async def act(cases: UseCases, meeting: Meeting, command: Moderate, *, by: str) 
             guards[store.votes.at_count(write, meeting.id, item.id, item.votes)] = item
         store.votes.merge(write, meeting.id, event.item, event.into, event.votes)
     at = store.record.append(write, meeting.id, event)
+    changes = zip(update.before, update.items, strict=True)
+    queue_fates(store.outbox, write, meeting.id, changes, at)  # answers to senders (issue 10)
     for item in update.items:
         if item.id == PENDING:
             store.board.create(write, meeting.id, at, item)

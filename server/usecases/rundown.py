@@ -31,6 +31,7 @@ from moderation.events import (
 from moderation.model import Item
 from server.store import Refused, Write
 from server.store.record import Record
+from server.usecases.replies import queue_fates
 
 if TYPE_CHECKING:
     from server.usecases.context import UseCases
@@ -175,8 +176,13 @@ async def append(
     for n, event in enumerate(events):
         if not isinstance(event, RundownMoved):  # each names another question (`domain.take`)
             store.board.at_version(write, meeting_id, board.items[event.item])
-        changed.update((item.id, item) for item in board.apply(f"pending-{n}", event))
+        named = "" if isinstance(event, RundownMoved) else event.item
+        before = board.items.get(named)
+        after = board.apply(f"pending-{n}", event)
+        changed.update((item.id, item) for item in after)
         at = store.record.append(write, meeting_id, event)
+        changes = [(before, item) for item in after if item.id == named]
+        queue_fates(store.outbox, write, meeting_id, changes, at)  # issue 10
         if n == 0:
             store.record.remember(write, meeting_id, decision_id(number), at)
     store.board.store(write, meeting_id, list(changed.values()))

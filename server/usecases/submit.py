@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from moderation import (
@@ -24,11 +25,12 @@ from moderation import (
 from moderation.board import question_item
 from moderation.duplicates import QuestionIndex
 from moderation.events import QuestionAsked
+from moderation.filters import mask_contacts
 from moderation.model import HoldReason
 from moderation.submissions import decide
 from server.store import Recorded, Refused, StoreUnavailable, Write
 from server.store.client import Attempt, Unanswered
-from server.store.record import Check
+from server.store.record import Appended, Check
 from server.usecases.context import UseCases
 from server.usecases.outcomes import (
     Asked,
@@ -54,8 +56,18 @@ UNKNOWN = "the record did not answer in time; send it again with the same client
 Key = tuple[str, str]  # (meeting id, client_msg_id)
 
 
+# What a channel adds to the write that records its submission (issue 10: the sender's contact,
+# the "arrived" answer): it lands with the event, or not at all.
+Extra = Callable[[Write, Appended, "CommentPosted | CommentHeld | QuestionAsked"], None]
+
+
 async def submit(
-    cases: UseCases, meeting: Meeting, submission: Submission, *, waited: float = 0.0
+    cases: UseCases,
+    meeting: Meeting,
+    submission: Submission,
+    *,
+    waited: float = 0.0,
+    extra: Extra | None = None,
 ) -> Outcome:
     """Decide on a comment or question and append it; the store's guards have the last word.
 
@@ -75,7 +87,7 @@ async def submit(
         cases.in_flight += 1
         try:
             budget = max(MIN_BUDGET, cases.ack_timeout * ANSWER_SHARE - waited)
-            outcome = await _in_time(cases, meeting, submission, key, budget)
+            outcome = await _in_time(cases, meeting, submission, key, budget, extra)
         finally:
             cases.in_flight -= 1
         if isinstance(outcome, Posted | Held | Asked | Repeated):
@@ -101,7 +113,12 @@ def _busy(cases: UseCases, key: Key) -> Outcome:
 
 
 async def _in_time(
-    cases: UseCases, meeting: Meeting, submission: Submission, key: Key, budget: float
+    cases: UseCases,
+    meeting: Meeting,
+    submission: Submission,
+    key: Key,
+    budget: float,
+    extra: Extra | None,
 ) -> Outcome:
     """The whole submission (pool checkout, send, reply) within `budget` seconds.
 
@@ -111,7 +128,7 @@ async def _in_time(
     """
     attempt = Attempt()
     deadline = time.monotonic() + budget * DEADLINE_SHARE
-    work = asyncio.ensure_future(_submit(cases, meeting, submission, attempt, deadline))
+    work = asyncio.ensure_future(_submit(cases, meeting, submission, attempt, deadline, extra))
     try:
         await asyncio.wait([work], timeout=budget)
     finally:
@@ -148,7 +165,12 @@ def _left_behind(work: asyncio.Future[Any]) -> None:
 
 
 async def _submit(
-    cases: UseCases, meeting: Meeting, submission: Submission, attempt: Attempt, deadline: float
+    cases: UseCases,
+    meeting: Meeting,
+    submission: Submission,
+    attempt: Attempt,
+    deadline: float,
+    extra: Extra | None,
 ) -> Outcome:
     store, what = cases.store, submission.what
     if (meeting.id, what.client_msg_id) in cases.unsettled:
@@ -175,7 +197,7 @@ async def _submit(
     write = Write()
     store.record.first_time(write, meeting.id, what.client_msg_id)  # a retry gets its ack first
     store.record.in_time(write, deadline)
-    return await _append(cases, meeting, submission, event, write, attempt)
+    return await _append(cases, meeting, submission, event, write, attempt, extra)
 
 
 async def _append(
@@ -185,6 +207,7 @@ async def _append(
     event: CommentPosted | CommentHeld | QuestionAsked,
     write: Write,
     attempt: Attempt,
+    extra: Extra | None = None,
 ) -> Outcome:
     """Append behind the guards: a retry, a late write, a closed meeting and slow mode are
     refused here."""
@@ -198,6 +221,16 @@ async def _append(
         store.board.count_held(write, meeting.id, reason)
     if isinstance(event, QuestionAsked):
         store.board.create(write, meeting.id, at, question_item("", event))
+    store.intake.mine(write, meeting.id, submission.sender, at)  # "my questions" (issue 10)
+    if (
+        isinstance(event, QuestionAsked)
+        and mask_contacts(submission.what.text) != submission.what.text
+    ):
+        # The record keeps the question masked (10.8: it outlives the contacts' retention);
+        # the text as written is kept apart and deleted with the meeting's contacts.
+        store.intake.keep_original(write, meeting.id, at, submission.what.text)
+    if extra is not None:
+        extra(write, at, event)
     result = await store.record.run(write, attempt)
     if not isinstance(result, Refused):
         (event_id,) = result.ids

@@ -23,6 +23,10 @@
 --   hdel k field                hincrby k field by
 --   sadd k member               srem k member
 --   sunionstore k a b           zadd k score member
+--   sadd_at k n                 (the member is append n's id)
+--   xlog k n data               append an entry to a stream that is not the record (an
+--                               outbox): fields 'at' (append n's id, '' for n = 0) and 'd';
+--                               its id is not among the write's ids
 -- Returns {'ok', id of append 1, id of append 2, ...} or a guard's refusal.
 local at = 1
 local function take(count)
@@ -112,6 +116,13 @@ while at <= #ARGV do
   elseif name == 'zadd' then
     local a = take(3)
     redis.call('ZADD', key(a[1]), a[2], a[3])
+  elseif name == 'sadd_at' then
+    local a = take(2)
+    redis.call('SADD', key(a[1]), ids[tonumber(a[2])])
+  elseif name == 'xlog' then
+    local a = take(3)
+    local n = tonumber(a[2])
+    redis.call('XADD', key(a[1]), '*', 'at', n > 0 and ids[n] or '', 'd', a[3])
   else
     return redis.error_reply('unknown operation ' .. tostring(name))
   end
