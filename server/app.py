@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from server.channels import Inbound
+from server.channels.outbound import Client, Postman
+from server.channels.smtp import SmtpIntake
 from server.fanout.hub import Hub
 from server.fanout.uvicorn import FastPath
 from server.health import Health, announce
@@ -19,22 +22,27 @@ from server.services import Services
 from server.settings import Settings
 from server.store import Store, StoreUnavailable
 from server.store.embedded import EmbeddedRedis
-from server.usecases import UseCases
+from server.usecases import UseCases, now_ms
+from server.usecases.retention import sweep
 from server.web import (
     api,
     audit,
     clock,
     console,
+    desk,
     feeds,
     index,
+    items,
     login,
     meeting,
+    mine,
     ops,
     overlay,
     producer,
     rundown,
     templating,
     transparency,
+    webhooks,
 )
 from server.web.errors import HANDLERS
 from server.web.security import SecurityHeaders
@@ -59,6 +67,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/meetings/{meeting_id}/start", api.start_meeting, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/end", api.end_meeting, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/clock", clock.clock_json, methods=["GET"]),
+        Route("/api/meetings/{meeting_id}/mine", mine.mine_json, methods=["GET"]),
         Route("/api/meetings/{meeting_id}/phase", clock.phase_json, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/rundown/take", rundown.take, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/rundown/clear", rundown.clear, methods=["POST"]),
@@ -84,6 +93,14 @@ def routes() -> list[BaseRoute]:
         WebSocketRoute("/ws/overlay/{meeting_id}", overlay.overlay_socket, name="overlay_socket"),
         Route("/feeds/{meeting_id}/vmix.json", feeds.vmix_json, name="vmix_json"),
         Route("/feeds/{meeting_id}/vmix.xml", feeds.vmix_xml, name="vmix_xml"),
+        # Every channel into one queue (issue 10)
+        Route("/webhooks/whatsapp", webhooks.whatsapp_handshake, methods=["GET"]),
+        Route("/webhooks/whatsapp", webhooks.whatsapp_delivery, methods=["POST"]),
+        Route("/webhooks/twilio", webhooks.twilio_delivery, methods=["POST"]),
+        Route("/webhooks/telegram", webhooks.telegram_delivery, methods=["POST"]),
+        Route("/desk", desk.desk_page, name="desk"),
+        Route("/api/desk/calls", desk.post_call, methods=["POST"]),
+        Route("/api/meetings/{meeting_id}/items", items.list_items, methods=["GET"]),
         Mount("/static", templating.static_files(), name="static"),
     ]
 
@@ -135,6 +152,8 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
         accept_nondurable=settings.accept_nondurable,
     )
     tasks: list[asyncio.Task[None]] = []
+    client = Client(settings)
+    smtp = Mail()
     try:
         await _first_contact(store)
         secret = await store.shared_secret(settings.secret)
@@ -147,15 +166,22 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
             secret=secret.encode(),
         )
         loop = asyncio.get_running_loop()
+        postman = Postman(store.outbox, store.intake, client, metrics)
         tasks += [
             loop.create_task(health.watch()),
             loop.create_task(_watch_lag(metrics)),
             loop.create_task(cases.warner.run()),  # R4: the clock's warnings, when due
+            loop.create_task(postman.run()),  # answers to senders (issue 10)
+            loop.create_task(_retention(store, settings)),
         ]
+        if settings.smtp_port:
+            await smtp.start(services)
         yield services, health
     finally:
+        await smtp.stop()
         for task in tasks:
             task.cancel()
+        await client.close()
         await cases.warner.close()
         await hub.close()
         await store.close()
@@ -176,7 +202,52 @@ async def _first_contact(store: Store) -> None:
     announce(await store.check_durability())
 
 
+class Mail:
+    """The e-mail intake's SMTP listener (issue 10), when `HALYQ_SMTP_PORT` is set: it takes
+    mail for `HALYQ_SMTP_ADDRESSES` and for every meeting's routed `--email` address."""
+
+    def __init__(self) -> None:
+        self.listener: SmtpIntake | None = None
+
+    async def start(self, services: Services) -> None:
+        settings = services.settings
+        ours = {address.lower() for address in settings.smtp_addresses}
+
+        async def accepts(address: str) -> bool:
+            return address in ours or f"email:{address}" in await services.store.intake.routes()
+
+        async def receive(inbound: Inbound) -> str:
+            receipt = await services.intake.receive(inbound)
+            services.metrics.intake.labels(inbound.channel.value, receipt.outcome).inc()
+            return "250 OK: recorded" if receipt.http_status == 200 else "451 4.3.0 try again later"
+
+        self.listener = SmtpIntake(
+            accepts=accepts,
+            receive=receive,
+            max_bytes=settings.smtp_max_bytes,
+            per_minute=settings.smtp_per_minute,
+        )
+        await self.listener.start(settings.smtp_host, settings.smtp_port)
+
+    async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+
+
 LAG_TICK = 0.05
+RETENTION_EVERY = 24 * 3600.0  # seconds
+
+
+async def _retention(store: Store, settings: Settings) -> None:
+    """Delete the raw contacts whose retention period is over: at start, then daily."""
+    while True:
+        try:
+            swept = await sweep(store, days=settings.contact_retention_days, now_ms=now_ms())
+            if swept.meetings:
+                logger.info("retention: contacts of %d meetings deleted", len(swept.meetings))
+        except StoreUnavailable as error:
+            logger.warning("retention: not run now (%s)", error)
+        await asyncio.sleep(RETENTION_EVERY)
 
 
 async def _watch_lag(metrics: Metrics) -> None:

@@ -24,6 +24,13 @@ class Access(enum.StrEnum):
     PRODUCER_KEY = "producer_key"
     # Overlays and data feeds (issue 9): `?key=` the meeting's overlay key, else 404.
     OVERLAY_KEY = "overlay_key"
+    # Providers' webhooks (issue 10): the delivery's signature or secret header, checked by
+    # the route before anything else (`server/web/webhooks.py`); refused with 401 or 403.
+    WEBHOOK = "webhook"
+    # Staff JSON APIs (issue 10): `Authorization: Bearer $HALYQ_ADMIN_TOKEN`, or a signed-in
+    # staff member with `permission` (`server/web/items.py`); 401 without either, 403 for a
+    # role without the permission.
+    ADMIN_OR_STAFF = "admin_or_staff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,8 @@ ADMIN_TOKEN = Policy(Access.ADMIN_TOKEN)
 SIGNED_IN = Policy(Access.STAFF)
 PRODUCER = Policy(Access.PRODUCER_KEY, Permission.PRODUCE)
 OVERLAY = Policy(Access.OVERLAY_KEY)
+WEBHOOK = Policy(Access.WEBHOOK)
+QUEUE = Policy(Access.ADMIN_OR_STAFF, Permission.VIEW_CONSOLE)
 
 
 def staff(permission: Permission) -> Policy:
@@ -58,6 +67,7 @@ PUBLIC_ROUTES = frozenset(
         "/login",
         "/m/{meeting_id}/transparency",
         "/api/meetings/{meeting_id}/transparency",
+        "/api/meetings/{meeting_id}/mine",
         "/api/meetings/{meeting_id}/clock",
     }
 )
@@ -83,6 +93,7 @@ POLICIES: dict[str, Policy] = {
     "/ws/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
     "/m/{meeting_id}/transparency": PUBLIC,
     "/api/meetings/{meeting_id}/transparency": PUBLIC,
+    "/api/meetings/{meeting_id}/mine": PUBLIC,  # the viewer cookie says whose (issue 10.7)
     "/api/meetings/{meeting_id}/clock": PUBLIC,
     "/api/meetings/{meeting_id}/phase": PRODUCER,
     "/api/meetings/{meeting_id}/rundown/take": PRODUCER,
@@ -99,6 +110,12 @@ POLICIES: dict[str, Policy] = {
     "/ws/overlay/{meeting_id}": OVERLAY,
     "/feeds/{meeting_id}/vmix.json": OVERLAY,
     "/feeds/{meeting_id}/vmix.xml": OVERLAY,
+    "/webhooks/whatsapp": WEBHOOK,
+    "/webhooks/twilio": WEBHOOK,
+    "/webhooks/telegram": WEBHOOK,
+    "/desk": staff(Permission.OPERATE_PHONE),  # the phone desk (issue 10.1)
+    "/api/desk/calls": staff(Permission.OPERATE_PHONE),
+    "/api/meetings/{meeting_id}/items": QUEUE,
 }
 
 

@@ -1,4 +1,5 @@
-"""The `halyq` command: serve, demo, and meeting and staff administration from the shell."""
+"""The `halyq` command: serve, demo, and meeting, staff and retention administration from the
+shell."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from moderation import ModerationError
 from server.auth.accounts import AccountError
-from server.cli import meetings, serve, users
+from server.cli import meetings, retention, serve, users
 from server.settings import Settings, SettingsError
 from server.store import StoreUnavailable
 from server.store.embedded import EmbeddedRedisError
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_parsers(commands)
     meetings.add_parser(commands)
     users.add_parser(commands)
+    retention.add_parser(commands)
     return parser
 
 

@@ -1,7 +1,8 @@
-"""`halyq meeting create|list|show|start|end|keys`: meetings from the shell.
+"""`halyq meeting create|list|show|start|end|keys|route`: meetings from the shell.
 
 The options of `create` are the fields of `moderation.model.MeetingFields`, declared there once.
-`keys` prints the meeting's producer key and its overlays' and feeds' URLs (issue 9).
+`keys` prints the meeting's producer key and its overlays' and feeds' URLs (issue 9); `route`
+routes channel addresses to the meeting (issue 10).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
-from moderation import CreateMeeting, EndMeeting, Meeting, StartMeeting
+from moderation import CreateMeeting, EndMeeting, InvalidInput, Meeting, StartMeeting
 from moderation.audiences import meeting_for_viewer
+from moderation.contacts import normalise_phone
 from moderation.model import LANGUAGES, MeetingFields
 from server.auth.keys import KeyKind, current_key, rotate_key, studio_urls
 from server.cli.shell import say, with_store, with_usecases
@@ -28,6 +30,14 @@ from server.wire import parse_record
 FLAGS = {"slow_mode_seconds": "--slow-mode", "titles": "--title"}
 BASE_URL = "http://127.0.0.1:8000"  # where the overlays' URLs point unless --base-url says
 DEFAULTS = {"slow_mode_seconds": "slow_mode_seconds", "slow_mode_burst": "slow_mode_burst"}
+# `halyq meeting route`: the channel addresses a message came to that pick this meeting when
+# several are live (issue 10.6).
+ROUTES = {
+    "whatsapp": "the WhatsApp Cloud API phone_number_id",
+    "telegram": "the Telegram bot's name",
+    "email": "an e-mail address (the SMTP listener accepts it too)",
+    "sms": "a Twilio number (SMS or WhatsApp through Twilio)",
+}
 
 
 def add_parser(commands: Any) -> None:
@@ -47,6 +57,11 @@ def add_parser(commands: Any) -> None:
     keys.add_argument("--rotate", action="store_true", help="make new keys first (revokes the old)")
     keys.add_argument("--base-url", default=BASE_URL, help=f"the server's public URL ({BASE_URL})")
     keys.set_defaults(run=_keys)
+    route = actions.add_parser("route", help="route channel addresses to a meeting (issue 10)")
+    route.add_argument("meeting_id")
+    for flag, meaning in ROUTES.items():
+        route.add_argument(f"--{flag}", default=None, help=meaning)
+    route.set_defaults(run=_route)
     for sub in actions.choices.values():
         sub.add_argument("--json", action="store_true", help="print JSON")
         sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
@@ -164,3 +179,45 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     for name, url in urls.items():
         say(f"{name + ':':14} {url}")
     return 0
+
+
+def _route(args: argparse.Namespace, settings: Settings) -> int:
+    """Route the given channel addresses to the meeting (each replaces the meeting's earlier
+    address on its channel), then print every address routed to it."""
+    routes = _routes(args)
+
+    async def route(store: Store) -> dict[str, str] | None:
+        if await store.meetings.get(args.meeting_id) is None:
+            return None
+        await store.intake.set_routes(args.meeting_id, routes)
+        return {k: v for k, v in (await store.intake.routes()).items() if v == args.meeting_id}
+
+    found = with_store(settings, route)
+    if found is None:
+        sys.stderr.write(f"halyq: no meeting {args.meeting_id!r}\n")
+        return 1
+    routed = dict(sorted(name.partition(":")[::2] for name in found))  # one per channel
+    if args.json:
+        say(json.dumps({"meeting": args.meeting_id, "routes": routed}, ensure_ascii=False))
+        return 0
+    for channel, address in routed.items():
+        say(f"{channel:9} {address}")
+    return 0
+
+
+def _routes(args: argparse.Namespace) -> dict[str, str]:
+    """The addresses given, as the intake matches them: e-mail lower-cased, a number in E.164
+    (`InvalidInput` for one that is not a number); at least one."""
+    given = {name: str(value).strip() for name in ROUTES if (value := getattr(args, name))}
+    if not given:
+        raise InvalidInput(f"give at least one of {', '.join('--' + name for name in ROUTES)}")
+    if "email" in given:
+        given["email"] = given["email"].lower()
+        if given["email"].count("@") != 1 or given["email"].startswith("@"):
+            raise InvalidInput(f"email: {given['email']!r} is not an e-mail address")
+    if "sms" in given:
+        given["sms"] = normalise_phone(given["sms"])
+    for name, value in given.items():
+        if not value or any(c.isspace() for c in value):
+            raise InvalidInput(f"{name}: {value!r} is not an address")
+    return given

@@ -74,6 +74,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             for name, password in logins.items():
                 say(f"    {name:19}  {password}")
             say(f"  Producer's desk:       {base}/producer/{meeting.id}")
+            say(f"  Phone desk (operator): {base}/desk")
+            say(f"  Staff items API:       {base}/api/meetings/{meeting.id}/items  (Bearer token)")
+            say(f"  Channels:              {base}/webhooks/whatsapp|twilio|telegram (see README)")
             for name, url in studio_urls(base, meeting.id, overlay_key).items():
                 say(f"  Studio, {name + ':':14} {url}")
             say(f"  Data folder:           {settings.data_dir.resolve()}")

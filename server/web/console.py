@@ -20,7 +20,7 @@ from moderation import CommentPosted, Meeting, ModerationError, PostComment, Sub
 from moderation.audiences import for_staff, meeting_for_viewer
 from moderation.model import Item, ModerationReason
 from moderation.tagging import Topic, districts_of
-from server.auth.accounts import Permission, Staff
+from server.auth.accounts import Permission, Role, Staff
 from server.auth.sessions import (
     require,
     revalidate,
@@ -31,6 +31,7 @@ from server.auth.sessions import (
 from server.fanout.audiences import STAFF, STAFF_WITH_CONTACTS
 from server.fanout.hub import Subscription
 from server.services import Services
+from server.settings import Settings
 from server.store import StoreUnavailable
 from server.usecases import Rejected, Unconfirmed, act, is_meeting_id, submit
 from server.web.i18n import console_strings
@@ -57,8 +58,45 @@ async def console_index(request: Request) -> Response:
     services: Services = request.app.state.services
     staff = request.state.staff
     meetings = sorted(await services.store.meetings.all(), key=lambda m: -m.created_at)
+    # The channels' status is the admin's business: the server's settings (issue 10).
+    channels = channel_states(services.settings) if staff.role == Role.ADMIN else []
     context = page_context(request) | staff_context(staff) | {"meetings": meetings}
+    context["channels"] = channels
     return render(request, "console_index.html", context)
+
+
+# Issue 10: what each channel's intake (`in`) and answers (`out`) need; the phone desk takes
+# calls with no setting and answers on the line (None: it has no answers to switch on).
+CHANNEL_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    "phone": ((), None),
+    "whatsapp": (("whatsapp_app_secret", "whatsapp_verify_token"), ("whatsapp_access_token",)),
+    "twilio": (("twilio_auth_token", "public_url"), ("twilio_account_sid", "twilio_auth_token")),
+    "telegram": (("telegram_secret_token",), ("telegram_bot_token",)),
+    "email": (("smtp_port",), ("smtp_relay",)),
+}
+
+
+def channel_states(settings: Settings) -> list[dict[str, object]]:
+    """Each channel's intake and answers, on or off (`Settings.channels`), and for one that is
+    off, the variables still missing: the admin console's "Channels" box (issue 10)."""
+
+    def missing(names: tuple[str, ...]) -> list[str]:
+        return [f"HALYQ_{name.upper()}" for name in names if not getattr(settings, name)]
+
+    states = settings.channels()
+    shown = []
+    for name, (needs_in, needs_out) in CHANNEL_NEEDS.items():
+        state = states[name]
+        shown.append(
+            {
+                "name": name,
+                "in": state["in"],
+                "out": None if needs_out is None else state["out"],
+                "needs_in": [] if state["in"] else missing(needs_in),
+                "needs_out": [] if needs_out is None or state["out"] else missing(needs_out),
+            }
+        )
+    return shown
 
 
 @require(Permission.VIEW_CONSOLE)

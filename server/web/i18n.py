@@ -204,6 +204,7 @@ KEYS: dict[str, Message] = {
     "channel_whatsapp": N_("WhatsApp"),
     "channel_phone": N_("phone"),
     "channel_email": N_("e-mail"),
+    "channel_sms": N_("SMS"),
     "channel_staff": N_("moderators"),
     "topic_none": N_("no topic"),
     "topic_roads": N_("roads"),
@@ -306,6 +307,18 @@ KEYS: dict[str, Message] = {
     "public_answered": NP_("public status", "Answered"),
     "public_deferred": NP_("public status", "Postponed"),
     "comment_hidden": N_("Hidden by a moderator: {reason}"),
+    # The viewer's own questions and comments and their fates (issue 10.7, meeting_mine.js):
+    # `mine_{status}` of `moderation.audiences.sent_item`; "sent" is `question_pending`.
+    "mine_approved": NP_("my questions", "Approved"),
+    "mine_queued": NP_("my questions", "Approved, waiting for the air"),
+    "mine_rejected": NP_("my questions", "Rejected: {reason}"),
+    "mine_merged": NP_("my questions", "Merged with a similar question"),
+    "mine_on_air": NP_("my questions", "On air now"),
+    "mine_answered": NP_("my questions", "Answered"),
+    "mine_deferred": NP_("my questions", "Sent to the issue pool"),
+    "mine_shown": NP_("my questions", "Shown"),
+    "mine_held": NP_("my questions", "Held: {reason}"),
+    "mine_hidden": NP_("my questions", "Hidden: {reason}"),
     "report_comments": N_("Comments"),
     "report_questions": N_("Questions"),
     "count_received": NP_("report", "Received"),
@@ -359,6 +372,82 @@ KEYS: dict[str, Message] = {
     "producer_take": NP_("producer", "Take to air"),
     # The clock on the viewer page and the console (R4): the presentation's time left.
     "clock_left": NP_("clock", "{time} left"),
+    "event_question_edited": NP_("audit log", "Edited by its sender"),
+    # Answers to senders on WhatsApp, SMS, Telegram and e-mail (issue 10), in the language
+    # they wrote in: `reply_{kind}` of `server.usecases.replies.Reply`.
+    "reply_arrived": NP_(
+        "reply",
+        "Your question to the meeting “{title}” has arrived. The moderators will"
+        " read it, and we will tell you what becomes of it.",
+    ),
+    "reply_arrived_early": NP_(
+        "reply",
+        "No meeting is live now. Your question is among the requests for the meeting"
+        " “{title}” on {date}; we will tell you what becomes of it.",
+    ),
+    "reply_date_unknown": NP_("reply", "a date to be announced"),
+    "reply_approved": NP_(
+        "reply", "Your question was approved: it is on the meeting's public list of questions."
+    ),
+    "reply_rejected": NP_("reply", "Your question was not accepted: {reason}."),
+    "reply_merged": NP_(
+        "reply", "Your question was joined with a similar one: they will be answered together."
+    ),
+    "reply_on_air": NP_("reply", "Your question is on air now."),
+    "reply_answered": NP_("reply", "Your question was answered on air."),
+    "reply_deferred": NP_(
+        "reply",
+        "Your question was not answered on air: it goes to the pool of problem issues, with an"
+        " action plan and a deadline.",
+    ),
+    "reply_rate_limited": NN_(
+        "Too many messages: please wait {n} second and write again.",
+        "Too many messages: please wait {n} seconds and write again.",
+    ),
+    "reply_refused": NP_("reply", "Your message was not taken: {reason}."),
+    "reply_no_meeting": NP_(
+        "reply",
+        "No meeting is live or announced now, so your message was not recorded. Please write"
+        " again once a meeting is announced.",
+    ),
+    "reply_not_editable": NP_(
+        "reply",
+        "The moderators already decided on your question, so the edit was not taken: please"
+        " send a new question instead.",
+    ),
+    "reply_start": NP_(
+        "reply",
+        "Hello! Write your question to the akim here, in one message, in Kazakh or Russian. We"
+        " will tell you when it arrives and what becomes of it.",
+    ),
+    # The phone desk (issue 10.1): what became of each call, and why a field was refused.
+    "desk_recorded": NP_("phone desk", "Recorded"),
+    "desk_repeated": NP_("phone desk", "Recorded already"),
+    "desk_sending": NP_("phone desk", "Sending…"),
+    "desk_retrying": NP_("phone desk", "The server did not answer: sending again…"),
+    # TRANSLATORS: {detail} is a short technical text in English, from the server.
+    "desk_failed": NP_("phone desk", "Not recorded: {detail}"),
+    "desk_elsewhere": NP_(
+        "phone desk", "The meetings changed: this call went to another meeting. Reload the page."
+    ),
+    "desk_no_meeting": NP_(
+        "phone desk", "No meeting is live or announced: the call was not recorded"
+    ),
+    "desk_bad_callback": NP_(
+        "phone desk", "Not a phone number: type it as 8 701 234 56 78 or +7 701 234 56 78"
+    ),
+    "desk_bad_district": NP_(
+        "phone desk", "Not a district of this meeting: choose one from the list"
+    ),
+    "desk_bad_name": NP_("phone desk", "This name cannot be used: type another or leave it blank"),
+    "desk_no_text": NP_("phone desk", "Type the caller's question"),
+    "desk_bad_language": NP_("phone desk", "Choose the language the caller spoke"),
+    # TRANSLATORS: the same number called too often; {n} is a number of seconds.
+    "desk_rate_limited": NN_(
+        "This number called too often: wait {n} second",
+        "This number called too often: wait {n} seconds",
+    ),
+    "desk_no_number": NP_("phone desk", "no number"),
 }
 
 JS_KEYS = (
@@ -375,6 +464,10 @@ JS_KEYS = (
     "no_questions", "votes", "public_approved", "public_queued", "public_on_air",
     "public_answered", "public_deferred", "degraded_viewer", "rejected_reserved_name",
     "staff_badge",
+    # "My questions" (issue 10.7, meeting_mine.js).
+    "mine_approved", "mine_queued", "mine_rejected", "mine_merged", "mine_on_air",
+    "mine_answered", "mine_deferred", "mine_shown", "mine_held", "mine_hidden",
+    "kind_comment", "kind_question",
     # The clock (R4, meeting_clock.js), shared with the console.
     "phase_not_started", "phase_presentation", "phase_qa", "phase_break", "phase_ended",
     "clock_left", "studio_overrun", "producer_used", "producer_overrun",
@@ -524,6 +617,12 @@ def producer_strings(lang: str) -> Strings:
     keys = ["connected", "reconnecting", "votes"]
     prefixes = ("producer_", "studio_", "channel_", "phase_")
     return _script_strings(lang, [*keys, *(k for k in KEYS if k.startswith(prefixes))])
+
+
+def desk_strings(lang: str) -> Strings:
+    """The words the phone desk's script needs, in `lang` (issue 10.1)."""
+    keys = ["rejected_reserved_name", "rejected_too_long", "studio_resident", "studio_resident_of"]
+    return _script_strings(lang, [*keys, *(k for k in KEYS if k.startswith("desk_"))])
 
 
 def pick_language(

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from server.auth import accounts
-from server.auth.accounts import NAME, AuditKind, Session, User
+from server.auth.accounts import NAME, AuditKind, Role, Session, User
 from server.auth.sessions import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -34,6 +34,7 @@ from server.web.templating import page_context, remember_language
 
 LOGIN_COOKIE = "halyq_login"  # the pre-session nonce the login form's CSRF token is signed from
 HOME = "/console"
+PHONE_DESK = "/desk"
 
 
 async def login_page(request: Request) -> Response:
@@ -107,6 +108,8 @@ async def _signed_in(
                       csrf=secrets.token_urlsafe(32))  # fmt: skip
     await services.staff.create_session(session_id, session)
     await services.staff.audit(AuditKind.LOGIN, user.name, now, detail=user.role.value)
+    if next_path == HOME and user.role is Role.OPERATOR:
+        next_path = PHONE_DESK  # an operator signs in to take calls (issue 10.1)
     response = RedirectResponse(next_path, status.HTTP_303_SEE_OTHER)
     set_cookie(request, response, SESSION_COOKIE, session_id)
     delete_cookie(request, response, LOGIN_COOKIE)

@@ -51,6 +51,8 @@ async def readyz(request: Request) -> Response:
     if services.hub.problems:
         report["problems"] = sorted(public(p) for p in services.hub.problems.values())
         ready = False
+    # Issue 10: each channel's intake and answers, on or off (off: its settings are missing).
+    report["channels"] = services.settings.channels()
     report["status"] = "ready" if ready else "not ready"
     return JSONResponse(report, status_code=200 if ready else 503)
 

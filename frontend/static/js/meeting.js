@@ -9,8 +9,9 @@ import {
 } from "./meeting_chat.js";
 import {
   applyQuestion, askButton, counted, questionName, questionText, renderQuestions, sendVote,
-  showQuestionPending, voteRefused,
+  voteRefused,
 } from "./meeting_questions.js";
+import { noticeEvent, refreshMineSoon, showQuestionPending, startMine } from "./meeting_mine.js";
 import { MeetingClock } from "./meeting_clock.js";
 
 const closedNote = $("closed-note");
@@ -116,6 +117,7 @@ function receive(message) {
       break;
     case "ack":
       acknowledged(message);
+      refreshMineSoon(); // "My questions" lists it, with its fate, from the server
       break;
     case "rejected":
       rejected(message);
@@ -140,7 +142,10 @@ function receive(message) {
 function apply(event) {
   // A phase change, or the meeting's end, moves the clock on; every live event's `at` bounds
   // the clock's offset. The hello's clock already counts everything up to its `as_of`.
-  if (!state.asOf || isAfter(event.id, state.asOf)) clock.event(event);
+  if (!state.asOf || isAfter(event.id, state.asOf)) {
+    clock.event(event);
+    noticeEvent(event); // one of the viewer's own questions or comments changed?
+  }
   if (event.kind === "comment.posted") {
     const mine = state.mine.get(event.id);
     if (mine) {
@@ -213,4 +218,5 @@ for (const [clientId, entry] of outbox) {
 }
 setConnection("connecting", S.connecting);
 clock.start();
+startMine();
 connect();

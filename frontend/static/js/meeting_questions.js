@@ -3,8 +3,9 @@
 
 import {
   $, S, isAfter, isOpen, meetingId, newId, outbox, readJSON, rememberName, saveOutbox, send,
-  setNote, state,
+  state,
 } from "./meeting_state.js";
+import { showQuestionPending } from "./meeting_mine.js";
 
 const questionList = $("questions");
 const questionForm = $("question-form");
@@ -12,7 +13,6 @@ export const questionName = $("q-name");
 export const questionText = $("q-text");
 const questionDistrict = $("q-district"); // absent when the territory has no district list
 export const askButton = $("ask");
-const myQuestions = $("my-questions");
 const questionsNote = $("questions-note");
 
 // One vote per viewer and question: the ones this browser gave are remembered per meeting.
@@ -37,8 +37,6 @@ export function applyQuestion(event) {
   if (event.kind === "question.approved") {
     const { at, channel, name, text, topic, district, votes, status } = event;
     state.questions.set(id, { id, at, channel, name, text, topic, district, votes, status });
-    const mine = myQuestions.querySelector(`[data-id="${CSS.escape(id)}"]`);
-    if (mine) setNote(mine, S.public_approved);
   } else {
     const question = state.questions.get(id);
     if (!question) return; // not public (yet): nothing to show
@@ -192,18 +190,6 @@ export function voteRefused(message) {
   }
   setQuestionsNote(message.error === "meeting_closed" ? S.vote_closed : S.vote_failed);
   renderQuestions();
-}
-
-export function showQuestionPending(clientId, entry) {
-  const item = document.createElement("li");
-  item.className = "asked pending";
-  item.dataset.client = clientId;
-  const body = document.createElement("bdi");
-  body.className = "text";
-  body.textContent = entry.text;
-  item.append(body);
-  setNote(item, S.sending);
-  myQuestions.append(item);
 }
 
 // Listeners
