@@ -19,6 +19,8 @@ from server.settings import Settings
 from server.store import Store
 from server.store.embedded import EmbeddedRedis
 from server.usecases import UseCases, change_meeting, create_meeting
+from tests import fakes
+from tests.fakes import Providers, fake_providers
 from tests.helpers import LiveServer, PrivateRedis, live_server, unique_prefix
 
 STUCK_TASK_TIMEOUT = 10.0
@@ -95,6 +97,20 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[LiveServer]:
     async with live_server(settings) as live:
+        yield live
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[Providers]:
+    """The fake providers answers to senders go to (issue 10; `tests/fakes.py`)."""
+    async with fake_providers(twilio_token=fakes.TWILIO_AUTH_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def webhooks(settings: Settings, providers: Providers) -> AsyncIterator[LiveServer]:
+    """A server with every webhook on and its answers going to the fake providers."""
+    async with live_server(fakes.incoming(providers.settings(settings))) as live:
         yield live
 
 

@@ -101,6 +101,7 @@ async def status_frame(ws: ClientConnection, state: str) -> tuple[dict[str, Any]
 async def readiness(http: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
     answer = await http.get("/readyz")
     report: dict[str, Any] = answer.json()
+    report.pop("channels")  # which channels are on (issue 10): not the record's health
     return answer.status_code, report
 
 

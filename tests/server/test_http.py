@@ -42,6 +42,14 @@ async def test_health_readiness_and_metrics(
         "redis": "ok",
         "durability": "appendfsync-always",
         "durability_detail": "appendonly yes, appendfsync always",
+        # Issue 10: every channel is off until its settings are there; the phone desk is ours.
+        "channels": {
+            "phone": {"in": True, "out": False},
+            "whatsapp": {"in": False, "out": False},
+            "twilio": {"in": False, "out": False},
+            "telegram": {"in": False, "out": False},
+            "email": {"in": False, "out": False},
+        },
         "status": "ready",
     }
     async with server.socket(live_meeting.id) as ws:

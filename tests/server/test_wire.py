@@ -31,6 +31,7 @@ from moderation.events import (
     QuestionApproved,
     QuestionAsked,
     QuestionDeferred,
+    QuestionEdited,
     QuestionMerged,
     QuestionOffAir,
     QuestionOnAir,
@@ -94,6 +95,7 @@ EXAMPLES: list[Event] = [
     QuestionAnswered(at=16, by="b", item="6-0", version=7),
     QuestionDeferred(at=17, by="b", item="6-0", version=8),
     QuestionTagged(at=18, by="b", item="6-0", version=9, topic="water", district=""),
+    QuestionEdited(at=19, by="s1", item="6-0", version=2, text="Жаңа", language="kk", held=""),
 ]  # fmt: skip
 
 
