@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 MAX_WHATSAPP_BODY = 4 << 20  # Meta's payloads are up to 3 MB
 MAX_BODY = 1 << 20
+T = TypeVar("T")
 
 
 def _services(request: Request) -> Services:
@@ -101,20 +104,17 @@ async def whatsapp_delivery(request: Request) -> Response:
     settings = services.settings
     if not (settings.whatsapp_app_secret and settings.whatsapp_verify_token):
         return _off("WhatsApp", "HALYQ_WHATSAPP_APP_SECRET and HALYQ_WHATSAPP_VERIFY_TOKEN")
-    try:
+
+    async def verified() -> list[Inbound | Ignored]:
         body = await _body(request, MAX_WHATSAPP_BODY)
         header = request.headers.get("x-hub-signature-256")
         whatsapp.verify(body, header, settings.whatsapp_app_secret)
-        found = whatsapp.parse(body)
-    except _Refusal as refusal:
-        return _refused("whatsapp", refusal)
-    except Unverified as refusal:
-        return _refused("whatsapp", refusal, 401)
-    except ValueError as refusal:
-        return _refused("whatsapp", refusal, 400)
-    receipts = await _receive(services, found)
-    status = _status(receipts)
-    return PlainTextResponse("ok\n" if status == 200 else "retry\n", status_code=status)
+        return whatsapp.parse(body)
+
+    found = await _checked("whatsapp", 401, verified)
+    if isinstance(found, Response):
+        return found
+    return _plain(_status(await _receive(services, found)))
 
 
 # Twilio: SMS and WhatsApp
@@ -126,30 +126,25 @@ async def twilio_delivery(request: Request) -> Response:
     settings = services.settings
     if not (settings.twilio_auth_token and settings.public_url):
         return _off("Twilio", "HALYQ_TWILIO_AUTH_TOKEN and HALYQ_PUBLIC_URL")
-    try:
+
+    async def verified() -> Inbound:
         body = await _body(request, MAX_BODY)  # bounded before the form is parsed
         # Every pair, repeats too, as the signature covers them (no python-multipart needed).
         params = parse_qsl(body.decode(), keep_blank_values=True)
         url = settings.public_url.rstrip("/") + request.url.path
         if request.url.query:
             url += "?" + request.url.query
-        twilio.verify(
-            url,
-            params,
-            request.headers.get("x-twilio-signature"),
-            settings.twilio_auth_token,
-            request.headers.get("x-twilio-webhooks-signature-settings"),
-        )
-        inbound = twilio.parse(params)
-    except _Refusal as refusal:
-        return _refused("twilio", refusal)
-    except Unverified as refusal:
-        return _refused("twilio", refusal, 403)
-    except ValueError as refusal:
-        return _refused("twilio", refusal, 400)
+        signature = request.headers.get("x-twilio-signature")
+        algorithm = request.headers.get("x-twilio-webhooks-signature-settings")
+        twilio.verify(url, params, signature, settings.twilio_auth_token, algorithm)
+        return twilio.parse(params)
+
+    inbound = await _checked("twilio", 403, verified)
+    if isinstance(inbound, Response):
+        return inbound
     status = _status(await _receive(services, [inbound]))
     if status != 200:
-        return PlainTextResponse("retry\n", status_code=status)
+        return _plain(status)
     return Response(twilio.twiml(), media_type="text/xml")
 
 
@@ -163,21 +158,39 @@ async def telegram_delivery(request: Request) -> Response:
     settings = services.settings
     if not settings.telegram_secret_token:
         return _off("Telegram", "HALYQ_TELEGRAM_SECRET_TOKEN")
-    try:
+
+    async def verified() -> Inbound | Ignored:
         header = request.headers.get("x-telegram-bot-api-secret-token")
         telegram.verify(header, settings.telegram_secret_token)
-        found = telegram.parse(await _body(request, MAX_BODY))
-    except _Refusal as refusal:
-        return _refused("telegram", refusal)
-    except Unverified as refusal:
-        return _refused("telegram", refusal, 401)
-    except ValueError as refusal:
-        return _refused("telegram", refusal, 400)
+        return telegram.parse(await _body(request, MAX_BODY))
+
+    found = await _checked("telegram", 401, verified)
+    if isinstance(found, Response):
+        return found
     if isinstance(found, Inbound):
         bot = request.query_params.get("bot", "")
         found = dataclasses.replace(found, via=bot) if bot else found
         if telegram.is_start(found):
             await services.intake.tell(found, Reply.START)
-            return PlainTextResponse("ok\n")
-    status = _status(await _receive(services, [found]))
+            return _plain(200)
+    return _plain(_status(await _receive(services, [found])))
+
+
+async def _checked(
+    channel: str, unverified: int, verified: Callable[[], Awaitable[T]]
+) -> T | Response:
+    """What `verified` read from a delivery, or the refusal: 413 past the size limit,
+    `unverified` (401 or 403) for a signature or secret that does not check out (before
+    anything else is done), 400 for a body that does not parse."""
+    try:
+        return await verified()
+    except _Refusal as refusal:
+        return _refused(channel, refusal)
+    except Unverified as refusal:
+        return _refused(channel, refusal, unverified)
+    except ValueError as refusal:
+        return _refused(channel, refusal, 400)
+
+
+def _plain(status: int) -> Response:
     return PlainTextResponse("ok\n" if status == 200 else "retry\n", status_code=status)
