@@ -102,3 +102,45 @@ async def test_a_sender_past_the_rate_limit_is_told_and_the_refusal_is_logged(
     (refusal,) = await store.intake.refusals()
     assert refusal["why"] == "rate_limited"
     assert "77011234567" not in json.dumps(refusal)
+
+
+async def test_a_message_the_meeting_cannot_take_is_answered_with_why_and_logged(
+    webhooks: LiveServer, store: Store, live_meeting: Meeting, providers: Providers
+) -> None:
+    """Every refusal is explicit (10.8): a text over the limit is answered with the limit, and
+    the refusal is in the log; the provider gets its 200 (a retry would not help)."""
+    body = whatsapp_body(text_message("wamid.L1", "Жол " * 400))
+    assert (await deliver(webhooks, body)).status_code == 200
+    assert await questions(store, live_meeting) == []
+    (told,) = await providers.wait("77011234567")
+    assert "сообщение не принято" in told.text or "қабылданбады" in told.text, told.text
+    assert "500" in told.text, told.text  # the limit, in the sender's language (Kazakh here)
+    (refusal,) = await store.intake.refusals()
+    assert (refusal["why"], refusal["detail"]) == ("refused", "1599 characters, at most 500")
+
+
+async def test_the_meetings_slow_mode_holds_channels_to_it_too(
+    webhooks: LiveServer, store: Store, providers: Providers
+) -> None:
+    """R3's slow mode applies to a channel's sender as to a viewer: the second message within
+    it is refused with the wait, and its sender is told."""
+    cases = UseCases(store=store)
+    slow = await create_meeting(cases, meeting_command(slow_mode_seconds=60.0, slow_mode_burst=1))
+    await change_meeting(cases, slow.id, StartMeeting())
+    for n in range(2):
+        body = whatsapp_body(text_message(f"wamid.S{n}", f"Когда починят дорогу номер {n}?"))
+        assert (await deliver(webhooks, body)).status_code == 200
+    assert len(await questions(store, slow)) == 1
+    told = await providers.wait("77011234567", 2)  # "arrived" and the refusal, in any order
+    assert sum("Слишком много сообщений" in t.text for t in told) == 1
+
+
+async def test_with_no_meeting_at_all_the_sender_is_told_nothing_was_recorded(
+    webhooks: LiveServer, store: Store, providers: Providers
+) -> None:
+    body = whatsapp_body(text_message("wamid.N1", "Есть кто-нибудь?"))
+    assert (await deliver(webhooks, body)).status_code == 200
+    (told,) = await providers.wait("77011234567")
+    assert "не записано" in told.text
+    (refusal,) = await store.intake.refusals()
+    assert (refusal["why"], refusal["meeting"]) == ("no_meeting", "")
