@@ -51,6 +51,7 @@ from server.web.viewer import viewer_socket
 logger = logging.getLogger(__name__)
 
 STARTUP_ATTEMPTS = 50
+SHUTDOWN_WAIT = 5.0  # seconds the background tasks get to end once cancelled
 # Viewer sockets are nearly all connections: they skip Starlette's layers (see `FastPath`).
 FAST_SOCKETS = {r"/ws/meetings/([^/]+)": (viewer_socket, ("meeting_id",))}
 
@@ -181,6 +182,10 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
         await smtp.stop()
         for task in tasks:
             task.cancel()
+        # Each ends before the store closes: a task cancelled in the middle of a command must
+        # give its Redis connection back, not leave it to the garbage collector.
+        if tasks:
+            await asyncio.wait(tasks, timeout=SHUTDOWN_WAIT)
         await client.close()
         await cases.warner.close()
         await hub.close()

@@ -22,6 +22,7 @@ transport, and the fan-out takes its generic path (a writer task per busy connec
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import re
@@ -204,6 +205,12 @@ def problems() -> list[str]:
     return found + _http_problems()
 
 
+@functools.cache
+def _http_source() -> str:
+    """uvicorn's protocol source, read once a process: it does not change while it runs."""
+    return inspect.getsource(HttpToolsProtocol)
+
+
 def _http_problems() -> list[str]:
     found = []
     for name, parameters in (
@@ -216,7 +223,7 @@ def _http_problems() -> list[str]:
         hook = getattr(HttpToolsProtocol, name, None)
         if hook is None or list(inspect.signature(hook).parameters) != parameters:
             found.append(f"HttpToolsProtocol.{name}({', '.join(parameters)}) is gone or changed")
-    source = inspect.getsource(HttpToolsProtocol)
+    source = _http_source()
     for needed in ("self.client = get_remote_addr", "self.transport.set_protocol(protocol)"):
         if needed not in source:
             found.append(f"HttpToolsProtocol no longer has {needed}")
