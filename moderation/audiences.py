@@ -358,6 +358,11 @@ def for_staff(item: Item, *, contacts: bool) -> dict[str, object]:
         "votes": item.votes,
         "by": item.by,
         "changed_at": item.changed_at,
+        # Issue 11: a comment that reads as a question to the akim (to promote), and a YouTube
+        # super chat's amount and currency.
+        "asks": item.asks,
+        "amount": item.amount,
+        "currency": item.currency,
         "actions": [action.value for action in allowed_actions(item)],
         "merge_target": is_merge_target(item),
     }

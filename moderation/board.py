@@ -34,6 +34,7 @@ from moderation.events import (
     RundownMoved,
 )
 from moderation.model import Item, ItemKind, ItemStatus
+from moderation.tagging import asks_the_akim
 
 S = ItemStatus
 
@@ -138,6 +139,10 @@ def comment_item(event_id: str, event: CommentPosted | CommentHeld) -> Item:
         text=event.text,
         held=held,
         changed_at=event.at,
+        received_at=event.received_at,
+        amount=event.amount,
+        currency=event.currency,
+        asks=asks_the_akim(event.text),
     )
 
 

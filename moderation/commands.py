@@ -30,6 +30,10 @@ class PostComment:
     name: str
     text: str
     channel: Channel = Channel.WEB
+    # Issue 11 (YouTube's chat): when it was sent (ms) and a super chat's amount and currency.
+    received_at: int = 0
+    amount: str = ""
+    currency: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -93,6 +93,11 @@ class _CommentFields:
     viewer: str
     name: str
     text: str
+    # Issue 11: when the channel says it was sent (ms; 0: `at`), and a YouTube super chat's
+    # amount and ISO currency ("" for none).
+    received_at: int = 0
+    amount: str = ""
+    currency: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,10 +130,8 @@ class QuestionAsked(_CommentFields):
     suggested_district: str = ""
     similar: tuple[str, ...] = ()
     # Issue 10: the language it was written in ("kk", "ru"; "" unknown), answers to its sender
-    # go in it; when the channel says it was sent (ms; `at` when it says nothing); what the
-    # channel carried that is not stored ("voice", "2 attachments").
+    # go in it; what the channel carried that is not stored ("voice", "2 attachments").
     language: str = ""
-    received_at: int = 0
     note: str = ""
 
 

@@ -71,6 +71,13 @@ class ModerationReason(enum.StrEnum):
     NOT_A_QUESTION = "not_a_question"
     OUT_OF_SCOPE = "out_of_scope"
     ADVERTISING = "advertising"
+    # YouTube's own moderators deleted it, or banned its author (issue 11): we respect that.
+    # Only the YouTube reader gives it; staff choose among `STAFF_REASONS`.
+    REMOVED_ON_YOUTUBE = "removed_on_youtube"
+
+
+# The reasons a moderator may give (the console's choices); YouTube's deletions are not ours.
+STAFF_REASONS = tuple(r for r in ModerationReason if r is not ModerationReason.REMOVED_ON_YOUTUBE)
 
 
 class RejectReason(enum.StrEnum):
@@ -243,6 +250,11 @@ class Item:
     language: str = ""
     received_at: int = 0
     note: str = ""
+    # Issue 11: a YouTube super chat's amount ("5000.00") and ISO currency ("KZT"), and whether
+    # a comment reads as a question to the akim (marked for the moderators to promote).
+    amount: str = ""
+    currency: str = ""
+    asks: bool = False
 
     @property
     def public(self) -> bool:

@@ -7,6 +7,7 @@ with suggestions: which earlier questions it may repeat, its topic and its distr
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from moderation.commands import AskQuestion, PostComment, Submission
@@ -52,14 +53,20 @@ def decide(
 def post_comment(
     meeting: Meeting, command: PostComment, *, viewer: str, now: int
 ) -> CommentPosted | CommentHeld:
-    """Accept a comment into the record, holding it when the first filter objects (R3)."""
-    text, name = accepted_text(meeting, command.text, command.name)
+    """Accept a comment into the record, holding it when the first filter objects (R3).
+
+    YouTube's chat (issue 11) is the official broadcast's own record: its replay is taken after
+    the meeting ended too, with the time YouTube gives and a super chat's amount.
+    """
+    late = meeting.status is MeetingStatus.ENDED and command.channel is Channel.YOUTUBE
+    text, name = accepted_text(meeting, command.text, command.name, early=late)
     reason = first_filter(text)
-    if reason is None:
-        return CommentPosted(at=now, channel=command.channel, client_msg_id=command.client_msg_id,
-                             viewer=viewer, name=name, text=text)  # fmt: skip
-    return CommentHeld(at=now, channel=command.channel, client_msg_id=command.client_msg_id,
-                       viewer=viewer, name=name, text=text, reason=reason)  # fmt: skip
+    event = CommentPosted if reason is None else functools.partial(CommentHeld, reason=reason)
+    return event(
+        at=now, channel=command.channel, client_msg_id=command.client_msg_id, viewer=viewer,
+        name=name, text=text, received_at=command.received_at, amount=command.amount,
+        currency=command.currency,
+    )  # fmt: skip
 
 
 def post_as_staff(meeting: Meeting, command: PostComment, *, staff: str, now: int) -> CommentPosted:

@@ -196,3 +196,27 @@ def suggest_district(text: str, territory: str) -> str | None:
         if (match := _mention(district).search(normalised))
     ]
     return min(found)[1] if found else None
+
+
+# Comments that read as questions to the akim (issue 11): marked for the moderators, who may
+# promote them (R4: the meeting is questions). A question mark, or a question word or particle
+# of Kazakh or Russian, in a comment of at least three words.
+_QUESTION_WORDS = frozenset(
+    {
+        # Kazakh
+        "қашан", "неге", "неліктен", "қайда", "қалай", "қанша", "қандай", "кім", "не", "ма",
+        "ме", "ба", "бе", "па", "пе", "мүмкін", "бола",
+        # Russian
+        "когда", "почему", "зачем", "где", "как", "сколько", "кто", "что", "ли", "куда",
+        "какой", "какая", "какие", "доколе", "будет", "будут", "можно",
+    }
+)  # fmt: skip
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def asks_the_akim(text: str) -> bool:
+    """Whether a comment reads as a question (to the akim, whose meeting it is)."""
+    words = [w.lower() for w in _WORDS.findall(text)]
+    if len(words) < 3:
+        return False
+    return "?" in text or any(word in _QUESTION_WORDS for word in words)

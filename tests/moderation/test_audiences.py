@@ -272,6 +272,7 @@ def test_staff_who_may_see_contacts_see_the_item_whole_with_what_they_may_do() -
         "topic": "", "district": "", "suggested_topic": "water", "suggested_district": "Медеу",
         "similar": ["2-0", "3-0"], "merged_into": "", "source": "", "promoted": False,
         "askers": 2, "votes": 0, "by": "mod", "changed_at": NOW + 3,
+        "asks": False, "amount": "", "currency": "",
         "actions": ["approve", "reject", "merge", "tag"], "merge_target": True,
     }  # fmt: skip
 

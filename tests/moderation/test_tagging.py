@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.tagging import Topic, districts_of, suggest_district, suggest_topic
+from moderation.tagging import (
+    Topic,
+    asks_the_akim,
+    districts_of,
+    suggest_district,
+    suggest_topic,
+)
 
 # --- suggest_topic() ------------------------------------------------------------------------
 
@@ -189,3 +195,21 @@ def test_districts_of_astana_and_shymkent_are_found() -> None:
     assert suggest_district("Переехал из Алматинской области", "Астана") is None
     assert suggest_district("Әл-Фараби ауданы", "Шымкент") == "Аль-Фараби"
     assert suggest_district("Енбекшинский район, нет воды", "Shymkent") == "Енбекши"
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Когда починят дорогу на Абая?", True),  # a question mark
+        ("Жол қашан жөнделеді", True),  # a Kazakh question word, no mark
+        ("Аким, будет ли ремонт дороги", True),  # a Russian particle
+        ("Спасибо аким за встречу", False),
+        ("Су?", False),  # too short to be a question to the akim
+        ("Сәлем бәріне!", False),
+        ("Привет всем из Алматы 👋", False),
+    ],
+)
+def test_comments_that_read_as_questions_to_the_akim_are_marked(text: str, asks: bool) -> None:
+    """Issue 11: YouTube's chat is comments; those that read as questions are marked for the
+    moderators to promote (R4)."""
+    assert asks_the_akim(text) is asks
