@@ -14,6 +14,9 @@ from moderation.model import LANGUAGES, SlowMode
 ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
 
 
+# Where Akimat broadcasts are: YouTube, Facebook and Instagram (HALYQ_ARCHIVE_HOSTS).
+ARCHIVE_HOSTS = ("youtube.com", "www.youtube.com", "youtu.be", "m.youtube.com", "facebook.com",
+                 "www.facebook.com", "fb.watch", "instagram.com", "www.instagram.com")  # fmt: skip
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -77,6 +80,16 @@ class Settings:
     sender_messages_per_minute: int = 6
     sender_burst: int = 3
     contact_retention_days: int = 30
+    # The archive of recordings (issue 11): `halyq archive`, `halyq worker`.
+    archive_hosts: tuple[str, ...] = ARCHIVE_HOSTS
+    archive_max_bytes: int = 8 << 30
+    archive_attempts: int = 3
+    archive_backoff_seconds: float = 10.0
+    archive_reclaim_seconds: float = 120.0
+    worker: bool = False  # `halyq serve` runs an archive worker in-process
+    # YouTube's live chat (issue 11): `halyq youtube follow` and the console's button.
+    ytdlp_command: str = ""  # the program yt-dlp is run as; "": this Python's `-m yt_dlp`
+    youtube_stall_seconds: float = 60.0  # a live feed silent this long raises the banner
 
     def __post_init__(self) -> None:
         if self.default_lang not in LANGUAGES:
@@ -96,6 +109,8 @@ class Settings:
             ("sender_messages_per_minute", 1),
             ("sender_burst", 1),
             ("contact_retention_days", 0),
+            ("archive_max_bytes", 1),
+            ("archive_attempts", 1),
         ):
             if getattr(self, name) < low:
                 raise SettingsError(f"HALYQ_{name.upper()} must be at least {low}")
@@ -126,6 +141,9 @@ class Settings:
             ("ack_timeout", 0.1, 60.0),
             ("handshake_timeout", 0.1, 300.0),
             ("viewer_warmup_seconds", 0.0, 300.0),
+            ("archive_backoff_seconds", 0.0, 3600.0),
+            ("archive_reclaim_seconds", 0.5, 86400.0),
+            ("youtube_stall_seconds", 0.5, 3600.0),
         ):
             if not low <= getattr(self, name) <= high:
                 raise SettingsError(f"HALYQ_{name.upper()} must be between {low} and {high}")

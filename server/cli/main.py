@@ -1,5 +1,5 @@
 """The `halyq` command: serve, demo, and meeting, staff and retention administration from the
-shell."""
+shell; the archive of recordings and its worker; YouTube's live chat."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from moderation import ModerationError
 from server.auth.accounts import AccountError
-from server.cli import meetings, retention, serve, users
+from server.cli import archive, meetings, retention, serve, users, youtube
 from server.settings import Settings, SettingsError
 from server.store import StoreUnavailable
 from server.store.embedded import EmbeddedRedisError
@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     meetings.add_parser(commands)
     users.add_parser(commands)
     retention.add_parser(commands)
+    archive.add_parser(commands)
+    youtube.add_parser(commands)
     return parser
 
 

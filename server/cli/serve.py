@@ -22,6 +22,7 @@ import uvloop
 
 from server.app import create_app
 from server.auth.keys import KeyKind, current_key, studio_urls
+from server.cli import archive
 from server.cli.demo import ensure_demo, ensure_demo_users
 from server.cli.shell import redis_url, say, with_store, with_usecases
 from server.fanout import uvicorn as fast_path
@@ -48,6 +49,8 @@ def add_parsers(commands: Any) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     with redis_url(settings) as url:
+        if settings.worker:  # the embedded set-up: archive jobs run in this process too
+            archive.start_in_background(settings.replace(redis_url=url))
         _run_server(settings.replace(redis_url=url), args.ready_file, announce=None)
     return 0
 

@@ -82,6 +82,38 @@ class Keys:
         """Answers that could not be delivered after every retry."""
         return f"{self.prefix}outbox:dead"
 
+    # The archive of recordings (issue 11): jobs, not a meeting's (no hash tag)
+
+    def archive_queue(self) -> str:
+        """Archive jobs to run: a stream read by the workers' consumer group."""
+        return f"{self.prefix}archive:queue"
+
+    def archive_job(self, job_id: str) -> str:
+        """One archive job's state: meeting, URL, state, progress, reason, files."""
+        return f"{self.prefix}archive:job:{job_id}"
+
+    def archive_jobs(self) -> str:
+        """Every archive job's id, scored by when it was queued."""
+        return f"{self.prefix}archive:jobs"
+
+    # YouTube's chat (issue 11)
+
+    def feeds(self, meeting_id: str) -> str:
+        """Source (a chat file or a stream URL) -> the feed's state as JSON (its health)."""
+        return self._m(meeting_id, ":feeds")
+
+    def positions(self, meeting_id: str) -> str:
+        """Source -> the byte offset of the chat file read so far (a restart resumes there)."""
+        return self._m(meeting_id, ":feeds:at")
+
+    def removed(self, meeting_id: str) -> str:
+        """YouTube ids deleted on YouTube before we took them: hidden as soon as they come."""
+        return self._m(meeting_id, ":yt:removed")
+
+    def banned(self, meeting_id: str) -> str:
+        """YouTube channel ids of authors banned on YouTube: all they wrote is hidden."""
+        return self._m(meeting_id, ":yt:banned")
+
     # Meetings
 
     def meeting(self, meeting_id: str) -> str:

@@ -8,7 +8,9 @@ from server.store.board import BoardStore
 from server.store.client import connect, disconnect, translated
 from server.store.clocks import ClockStore
 from server.store.epochs import Epochs
+from server.store.feeds import FeedStore
 from server.store.intake import IntakeStore
+from server.store.jobs import JobStore
 from server.store.keys import Keys
 from server.store.meetings import Meetings
 from server.store.outbox import OutboxStore
@@ -23,7 +25,7 @@ MAX_READERS = 16  # one blocking XREAD per live meeting in this process
 
 class Store:
     """Meetings and their records under one key prefix: `record`, `meetings`, `board`, `votes`,
-    `staff`, `epochs`, `clocks`, `tokens`, `intake` and `outbox` are the adapters; nothing
+    `staff`, `epochs`, `clocks`, `tokens`, `intake`, `outbox` and `jobs` are the adapters; nothing
     outside `server/store/` sees a Redis client."""
 
     def __init__(self, url: str, prefix: str = "halyq:") -> None:
@@ -42,6 +44,8 @@ class Store:
         self.tokens = TokenStore(self._redis, keys)
         self.intake = IntakeStore(self._redis, keys, self.record)  # issue 10
         self.outbox = OutboxStore(self._redis, keys, self.record)
+        self.jobs = JobStore(self._redis, keys, self.record)  # issue 11: the archive's jobs
+        self.feeds = FeedStore(self._redis, keys)  # issue 11: YouTube's chat
 
     @property
     def durability(self) -> DurabilityReport:

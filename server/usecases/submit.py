@@ -15,6 +15,7 @@ from typing import Any
 
 from moderation import (
     AskQuestion,
+    Channel,
     CommentHeld,
     CommentPosted,
     CommentRejected,
@@ -252,8 +253,8 @@ def _slow_mode(cases: UseCases, meeting: Meeting, submission: Submission, write:
     holds; a young identity (minted seconds ago) gets no burst. Off when the meeting's slow
     mode is 0 s."""
     slow, record = meeting.slow_mode, cases.store.record
-    if slow.seconds <= 0:
-        return
+    if slow.seconds <= 0 or submission.what.channel is Channel.YOUTUBE:
+        return  # YouTube's chat has its own slow mode: ours would only lose its comments
     burst = 1 if submission.young else slow.burst
     interval = round(slow.seconds * 1000)
     record.pace(write, meeting.id, submission.sender, interval, burst)
