@@ -43,10 +43,12 @@ from server.web import (
     templating,
     transparency,
     webhooks,
+    youtube,
 )
 from server.web.errors import HANDLERS
 from server.web.security import SecurityHeaders
 from server.web.viewer import viewer_socket
+from server.youtube.follower import Followers
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,8 @@ def routes() -> list[BaseRoute]:
         Route("/desk", desk.desk_page, name="desk"),
         Route("/api/desk/calls", desk.post_call, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/items", items.list_items, methods=["GET"]),
+        Route("/api/meetings/{meeting_id}/feeds", youtube.feeds_json, methods=["GET"]),
+        Route("/api/meetings/{meeting_id}/feeds/youtube", youtube.follow_youtube, methods=["POST"]),
         Mount("/static", templating.static_files(), name="static"),
     ]
 
@@ -115,7 +119,12 @@ def create_app(settings: Settings | None = None) -> FastPath:
         async with _running(settings) as (services, health):
             app.state.services = services
             app.state.health = health  # viewer and console sockets greet with its status
-            yield
+            # YouTube chat followers started from the console (issue 11): stopped with the app.
+            app.state.followers = followers = Followers()
+            try:
+                yield
+            finally:
+                await followers.stop()
 
     app = Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.templates = templating.templates()

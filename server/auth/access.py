@@ -116,6 +116,8 @@ POLICIES: dict[str, Policy] = {
     "/desk": staff(Permission.OPERATE_PHONE),  # the phone desk (issue 10.1)
     "/api/desk/calls": staff(Permission.OPERATE_PHONE),
     "/api/meetings/{meeting_id}/items": QUEUE,
+    "/api/meetings/{meeting_id}/feeds": staff(Permission.VIEW_CONSOLE),  # YouTube (issue 11)
+    "/api/meetings/{meeting_id}/feeds/youtube": staff(Permission.MODERATE),
 }
 
 

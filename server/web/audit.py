@@ -28,5 +28,6 @@ async def audit_page(request: Request) -> Response:
         if getattr(event, "by", "")
     ][:AUDIT_LIMIT]
     context = page_context(request) | staff_context(request.state.staff)
-    context |= {"meeting": found, "actions": actions}
+    jobs = await services.store.jobs.all(found.id)  # the recording's archive (issue 11)
+    context |= {"meeting": found, "actions": actions, "jobs": jobs}
     return render(request, "audit.html", context)

@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 
 from moderation import CommentPosted, Meeting, ModerationError, PostComment, Submission
 from moderation.audiences import for_staff, meeting_for_viewer
-from moderation.model import Item, ModerationReason
+from moderation.model import STAFF_REASONS, Item
 from moderation.tagging import Topic, districts_of
 from server.auth.accounts import Permission, Role, Staff
 from server.auth.sessions import (
@@ -114,7 +114,7 @@ async def console_page(request: Request) -> Response:
         "me": _me(staff),
         "topics": [t.value for t in Topic],
         "districts": list(districts_of(found.territory)),
-        "reasons": [r.value for r in ModerationReason],
+        "reasons": [r.value for r in STAFF_REASONS],
         "strings": console_strings(str(context["lang"])),
     }
     context |= {"meeting": found, "config": config}

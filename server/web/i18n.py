@@ -108,6 +108,10 @@ KEYS: dict[str, Message] = {
     "rejected_reserved_name": N_("This name reads as an official role: choose another name"),
     # The badge on a comment that staff posted as staff: no viewer's name can make one.
     "staff_badge": N_("Moderator"),
+    # TRANSLATORS: on the console, a comment that reads as a question to the akim (issue 11).
+    "asks_badge": N_("Reads as a question"),
+    # TRANSLATORS: a YouTube Super Chat on the console; {amount} and {currency}, e.g. 5000.00 KZT.
+    "superchat_badge": N_("Super Chat {amount} {currency}"),
     # TRANSLATORS: the server is past its capacity; {n} is a number of seconds.
     "rejected_overloaded": NN_(
         "Server busy: sending again in {n} second", "Server busy: sending again in {n} seconds"
@@ -198,6 +202,7 @@ KEYS: dict[str, Message] = {
     "reason_not_a_question": N_("not a question"),
     "reason_out_of_scope": N_("outside the akim's remit"),
     "reason_advertising": N_("advertising"),
+    "reason_removed_on_youtube": N_("removed on YouTube"),
     "channel_web": N_("web"),
     "channel_youtube": N_("YouTube"),
     "channel_telegram": N_("Telegram"),
@@ -277,6 +282,19 @@ KEYS: dict[str, Message] = {
     "not_allowed": N_("Not possible for this item"),
     "read_only": N_("Your role may view but not moderate"),
     "console_forbidden": N_("You no longer have access to this console"),
+    # YouTube's chat feeds on the console (issue 11)
+    "feed_title": N_("YouTube chat"),
+    "feed_following": N_("following"),
+    "feed_restarting": N_("restarting yt-dlp"),
+    "feed_stopped": N_("stopped"),
+    "feed_items": N_("Items in the last minute: {n}"),
+    "feed_last_item": N_("Last item at {time}"),
+    "feed_no_item": N_("No item yet"),
+    "feed_error": N_("yt-dlp: {error}"),
+    "feed_stalled": N_("The YouTube chat has delivered nothing for {seconds} s"),
+    "feed_exited": N_("The YouTube chat is not being read: yt-dlp exited"),
+    "feed_started": N_("Following the YouTube chat"),
+    "feed_refused": N_("Not started: {detail}"),
     "keys_title": N_("Keyboard"),
     "keys_hint": N_("?: keys"),
     "key_move": N_("Next / previous item"),
@@ -484,8 +502,9 @@ CONSOLE_KEYS = (
     "discontinuity_none", "dismiss",
     "phase_not_started", "phase_presentation", "phase_qa", "phase_break", "phase_ended",
     "clock_left", "studio_overrun", "producer_used", "producer_overrun",
+    "asks_badge", "superchat_badge",
 )  # fmt: skip
-CONSOLE_PREFIXES = ("item_", "action_", "reason_", "channel_", "topic_", "refused_")
+CONSOLE_PREFIXES = ("item_", "action_", "reason_", "channel_", "topic_", "refused_", "feed_")
 
 
 def load_catalog(lang: str, directory: Path = LOCALE_DIR) -> gettext.GNUTranslations:

@@ -198,7 +198,10 @@ def shown(
         "district": item.district or item.suggested_district,
         "votes": item.votes,
         "received_at": item.received_at or item.at,
-        "superchat": None,  # YouTube's Super Chats come with its intake (issue 11)
+        # A YouTube super chat's amount and ISO currency (issue 11), else null.
+        "superchat": {"amount": item.amount, "currency": item.currency} if item.amount else None,
+        "asks": item.asks,  # a comment that reads as a question to the akim (issue 11)
+        "reason": item.reason or item.held,  # why it is hidden, held or rejected
         "note": item.note,
         "contact": contact,
     }

@@ -111,7 +111,7 @@ async def test_the_admin_token_reads_every_item_with_its_contact_and_original_te
     }  # fmt: skip
     assert set(asked) == {"id", "kind", "channel", "status", "name", "text", "language",
                           "similar", "topic", "district", "votes", "received_at", "superchat",
-                          "note", "contact"}  # fmt: skip
+                          "note", "contact", "asks", "reason"}  # fmt: skip
     comment = items[ids["comment"]]
     assert (comment["kind"], comment["channel"], comment["status"]) == ("comment", "web", "shown")
     assert comment["language"] == "kk"  # R3: a comment records none; it is detected

@@ -35,6 +35,14 @@ function rowContent(item) {
   const name = element("bdi", "name", item.name || S.guest);
   meta.append(time, name);
   if (item.channel === "staff") meta.append(element("span", "staff-badge", S.staff_badge));
+  // Issue 11: a YouTube Super Chat, and a comment that reads as a question to the akim.
+  if (item.amount) {
+    meta.append(element("span", "superchat-badge",
+      format(S.superchat_badge, { amount: item.amount, currency: item.currency })));
+  }
+  if (item.kind === "comment" && item.asks && !item.promoted) {
+    meta.append(element("span", "asks-badge", S.asks_badge));
+  }
   if (item.kind === "question") {
     meta.append(element("span", "votes", format(S.votes, { n: item.votes })));
     if (item.askers > 1) meta.append(element("span", "askers", format(S.askers, { n: item.askers })));
