@@ -33,6 +33,16 @@ class MeetingEnded:
     at: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingReceptionsSet:
+    """The meeting's personal receptions end on `until` (an ISO date): R6's results are due
+    10 calendar days after the meeting and its receptions (`moderation.deadlines`)."""
+
+    kind: ClassVar[str] = "meeting.receptions_set"
+    at: int
+    until: str
+
+
 class Phase(enum.StrEnum):
     """Where a meeting's time goes (R4): the akim's presentation, residents' questions and the
     answers, a break; `not_started` before the first phase is set, `ended` for good."""
@@ -304,6 +314,7 @@ Event = (
     MeetingCreated
     | MeetingStarted
     | MeetingEnded
+    | MeetingReceptionsSet
     | PhaseChanged
     | ClockWarned
     | ClockOverrun
@@ -322,6 +333,7 @@ KINDS: dict[str, type[Event]] = {
         MeetingCreated,
         MeetingStarted,
         MeetingEnded,
+        MeetingReceptionsSet,
         PhaseChanged,
         ClockWarned,
         ClockOverrun,

@@ -12,7 +12,13 @@ from urllib.parse import urlsplit
 
 from moderation.commands import CreateMeeting, EndMeeting, StartMeeting
 from moderation.errors import InvalidInput, InvalidTransition
-from moderation.events import Event, MeetingCreated, MeetingEnded, MeetingStarted
+from moderation.events import (
+    Event,
+    MeetingCreated,
+    MeetingEnded,
+    MeetingReceptionsSet,
+    MeetingStarted,
+)
 from moderation.model import LANGUAGES, Meeting, MeetingFields, MeetingStatus, SlowMode
 from moderation.text import clean_name
 
@@ -69,6 +75,8 @@ def apply(meeting: Meeting | None, event: Event, *, meeting_id: str) -> Meeting 
         return replace(meeting, status=MeetingStatus.LIVE, started_at=event.at)
     if isinstance(event, MeetingEnded):
         return replace(meeting, status=MeetingStatus.ENDED, ended_at=event.at)
+    if isinstance(event, MeetingReceptionsSet):
+        return replace(meeting, receptions_until=event.until)
     return meeting
 
 

@@ -192,6 +192,7 @@ class Meeting(MeetingFields):
     created_at: int = field(default=0, metadata=about(staff_only=True))
     started_at: int = 0
     ended_at: int = 0
+    receptions_until: str = ""  # R6: when its personal receptions end (an ISO date), if said
 
     @property
     def is_live(self) -> bool:

@@ -70,6 +70,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/meetings/{meeting_id}/start", api.start_meeting, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/end", api.end_meeting, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/clock", clock.clock_json, methods=["GET"]),
+        Route("/api/meetings/{meeting_id}/deadlines", api.get_deadlines, methods=["GET"]),
         Route("/api/meetings/{meeting_id}/mine", mine.mine_json, methods=["GET"]),
         Route("/api/meetings/{meeting_id}/phase", clock.phase_json, methods=["POST"]),
         Route("/api/meetings/{meeting_id}/rundown/take", rundown.take, methods=["POST"]),

@@ -69,6 +69,7 @@ PUBLIC_ROUTES = frozenset(
         "/api/meetings/{meeting_id}/transparency",
         "/api/meetings/{meeting_id}/mine",
         "/api/meetings/{meeting_id}/clock",
+        "/api/meetings/{meeting_id}/deadlines",
     }
 )
 
@@ -95,6 +96,7 @@ POLICIES: dict[str, Policy] = {
     "/api/meetings/{meeting_id}/transparency": PUBLIC,
     "/api/meetings/{meeting_id}/mine": PUBLIC,  # the viewer cookie says whose (issue 10.7)
     "/api/meetings/{meeting_id}/clock": PUBLIC,
+    "/api/meetings/{meeting_id}/deadlines": PUBLIC,  # R6 (issue 12)
     "/api/meetings/{meeting_id}/phase": PRODUCER,
     "/api/meetings/{meeting_id}/rundown/take": PRODUCER,
     "/api/meetings/{meeting_id}/rundown/clear": PRODUCER,

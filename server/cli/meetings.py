@@ -18,12 +18,14 @@ from typing import Any, get_origin, get_type_hints
 from moderation import CreateMeeting, EndMeeting, InvalidInput, Meeting, StartMeeting
 from moderation.audiences import meeting_for_viewer
 from moderation.contacts import normalise_phone
+from moderation.deadlines import deadlines, local_day, meeting_offset
 from moderation.model import LANGUAGES, MeetingFields
 from server.auth.keys import KeyKind, current_key, rotate_key, studio_urls
 from server.cli.shell import say, with_store, with_usecases
 from server.settings import Settings
 from server.store import Store
-from server.usecases import change_meeting, create_meeting
+from server.usecases import change_meeting, create_meeting, now_ms
+from server.usecases.meetings import set_receptions
 from server.wire import parse_record
 
 # Option names that differ from their field's; settings that give a field its default.
@@ -62,6 +64,12 @@ def add_parser(commands: Any) -> None:
     for flag, meaning in ROUTES.items():
         route.add_argument(f"--{flag}", default=None, help=meaning)
     route.set_defaults(run=_route)
+    receptions = actions.add_parser(
+        "receptions", help="record when the personal receptions end (R6: results are due after)"
+    )
+    receptions.add_argument("meeting_id")
+    receptions.add_argument("--until", required=True, help="the last day, YYYY-MM-DD")
+    receptions.set_defaults(run=_receptions)
     for sub in actions.choices.values():
         sub.add_argument("--json", action="store_true", help="print JSON")
         sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
@@ -149,6 +157,23 @@ def _change(
 ) -> int:
     meeting = with_usecases(settings, lambda cases: change_meeting(cases, args.meeting_id, command))
     _print_meeting(meeting, args.json)
+    return 0
+
+
+def _receptions(args: argparse.Namespace, settings: Settings) -> int:
+    """`halyq meeting receptions ID --until YYYY-MM-DD` (issue 12): the meeting, with its R6
+    due dates."""
+    meeting = with_usecases(
+        settings, lambda cases: set_receptions(cases, args.meeting_id, args.until)
+    )
+    found = deadlines(meeting)
+    if args.json:
+        due = found.public(local_day(now_ms(), meeting_offset(meeting)))
+        say(json.dumps({"meeting": meeting_for_viewer(meeting), "deadlines": due}))
+        return 0
+    progress = ", ".join(d.isoformat() for d in found.progress_due)
+    say(f"{meeting.id}: receptions end {meeting.receptions_until}")
+    say(f"  results due {found.publication_due}; progress due {progress}")
     return 0
 
 

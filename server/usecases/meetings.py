@@ -19,6 +19,7 @@ from moderation import (
     create_meeting,
 )
 from moderation.clock import closing
+from moderation.deadlines import set_receptions as receptions
 from server.store import Refused, Write
 from server.usecases.clock import TRIES, append_clock
 from server.usecases.context import UseCases
@@ -88,4 +89,23 @@ async def _change(
         if not result.value:
             raise NotFound(f"no meeting {meeting_id}")
         raise Conflict(f"meeting {meeting_id} is now {result.value}")
+    return after
+
+
+async def set_receptions(cases: UseCases, meeting_id: str, until: str) -> Meeting:
+    """Record when the meeting's personal receptions end (R6, issue 12): its results are due
+    10 calendar days after the meeting and its receptions. A concurrent change is a
+    `Conflict`."""
+    store = cases.store
+    before = await store.meetings.get(meeting_id) if is_meeting_id(meeting_id) else None
+    if before is None:
+        raise NotFound(f"no meeting {meeting_id!r}")
+    event = receptions(before, until, now=cases.clock())
+    after = apply(before, event, meeting_id=meeting_id)
+    assert after is not None
+    write = Write()
+    store.meetings.change(write, before, after)
+    store.record.append(write, meeting_id, event)
+    if isinstance(await store.record.run(write), Refused):
+        raise Conflict(f"meeting {meeting_id} changed meanwhile; try again")
     return after

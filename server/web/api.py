@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 
 from moderation import CreateMeeting, EndMeeting, Meeting, MeetingStatus, StartMeeting
 from moderation.audiences import meeting_for_viewer
+from moderation.deadlines import deadlines, local_day, meeting_offset
 from server.services import Services
 from server.usecases import change_meeting, clock, create_meeting, is_meeting_id
 from server.wire import parse_record
@@ -49,6 +50,15 @@ async def get_meeting(request: Request) -> JSONResponse:
         summary = await clock.compliance(_services(request).usecases, meeting.id)
     shown = meeting_for_viewer(meeting) | {"compliance": summary and summary.public()}
     return JSONResponse(shown)
+
+
+async def get_deadlines(request: Request) -> JSONResponse:
+    """`GET /api/meetings/{meeting_id}/deadlines` (public; R6, issue 12): the results' due date,
+    the quarterly progress reports' due dates and those already past, as ISO dates."""
+    meeting = await _find(request)
+    cases = _services(request).usecases
+    today = local_day(cases.clock(), meeting_offset(meeting))
+    return JSONResponse(deadlines(meeting).public(today))
 
 
 async def post_meeting(request: Request) -> JSONResponse:

@@ -15,6 +15,7 @@ from moderation import (
     Meeting,
     MeetingCreated,
     MeetingEnded,
+    MeetingReceptionsSet,
     MeetingStarted,
     MeetingStatus,
     StartMeeting,
@@ -142,6 +143,7 @@ def test_replaying_the_events_rebuilds_the_meeting() -> None:
         create_meeting(announcement(slow_mode_seconds=10.0, slow_mode_burst=3), now=NOW),
         MeetingStarted(at=NOW + 1),
         MeetingEnded(at=NOW + 2),
+        MeetingReceptionsSet(at=NOW + 3, until="2026-12-05"),  # R6 (issue 12)
     ]
     state = None
     for event in events:
@@ -157,6 +159,7 @@ def test_replaying_the_events_rebuilds_the_meeting() -> None:
         created_at=NOW,
         started_at=NOW + 1,
         ended_at=NOW + 2,
+        receptions_until="2026-12-05",
         slow_mode_seconds=10.0,
         slow_mode_burst=3,
     )

@@ -18,6 +18,7 @@ from moderation import (
     HoldReason,
     MeetingCreated,
     MeetingEnded,
+    MeetingReceptionsSet,
     MeetingStarted,
     Phase,
     PhaseChanged,
@@ -95,6 +96,7 @@ EXAMPLES: list[Event] = [
     QuestionAnswered(at=16, by="b", item="6-0", version=7),
     QuestionDeferred(at=17, by="b", item="6-0", version=8),
     QuestionTagged(at=18, by="b", item="6-0", version=9, topic="water", district=""),
+    MeetingReceptionsSet(at=20, until="2026-12-10"),
     QuestionEdited(at=19, by="s1", item="6-0", version=2, text="Жаңа", language="kk", held=""),
 ]  # fmt: skip
 
