@@ -43,7 +43,9 @@ class Store:
         self.clocks = ClockStore(self._redis, keys)
         self.tokens = TokenStore(self._redis, keys)
         self.intake = IntakeStore(self._redis, keys, self.record)  # issue 10
-        self.outbox = OutboxStore(self._redis, keys, self.record)
+        # The postman reads its outboxes on the readers' pool: background work never takes a
+        # connection a submission waits for (a submission not sent in time is `unavailable`).
+        self.outbox = OutboxStore(self._readers, keys, self.record)
         self.jobs = JobStore(self._redis, keys, self.record)  # issue 11: the archive's jobs
         self.feeds = FeedStore(self._redis, keys)  # issue 11: YouTube's chat
 
