@@ -221,10 +221,6 @@ async def fake_providers(twilio_token: str = "") -> AsyncIterator[Providers]:
         listener.close()
 
 
-def json_body(sent: Sent) -> str:
-    return json.dumps(sent.raw, ensure_ascii=False)
-
-
 # What the providers send us
 
 

@@ -44,13 +44,15 @@ class FeedStore:
         await self._redis.sadd(self._keys.removed(meeting_id), youtube_id)
 
     @translated
-    async def is_removed(self, meeting_id: str, youtube_id: str) -> bool:
-        return bool(await self._redis.sismember(self._keys.removed(meeting_id), youtube_id))
+    async def removed_on_youtube(self, meeting_id: str, youtube_id: str, channel_id: str) -> bool:
+        """Whether YouTube deleted this message before we took it, or banned its author: one
+        round trip for both."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sismember(self._keys.removed(meeting_id), youtube_id)
+            pipe.sismember(self._keys.banned(meeting_id), channel_id)
+            removed, banned = await pipe.execute()
+        return bool(removed) or bool(banned)
 
     @translated
     async def ban(self, meeting_id: str, channel_id: str) -> None:
         await self._redis.sadd(self._keys.banned(meeting_id), channel_id)
-
-    @translated
-    async def is_banned(self, meeting_id: str, channel_id: str) -> bool:
-        return bool(await self._redis.sismember(self._keys.banned(meeting_id), channel_id))

@@ -109,9 +109,7 @@ class YouTubeChat:
             return Taken.REFUSED
         if not isinstance(outcome, Posted | Held):
             raise Later(getattr(outcome, "detail", "the record did not take it"))
-        if await store.feeds.is_removed(meeting.id, youtube_id) or await store.feeds.is_banned(
-            meeting.id, channel_id
-        ):
+        if await store.feeds.removed_on_youtube(meeting.id, youtube_id, channel_id):
             await self._hide(meeting, outcome.id)
             return Taken.HIDDEN
         return Taken.ADDED
