@@ -193,7 +193,7 @@ def problems() -> list[str]:
     hook = getattr(WebSocketsSansIOProtocol, "handle_connect", None)
     if hook is None or list(inspect.signature(hook).parameters) != ["self", "event"]:
         found.append("WebSocketsSansIOProtocol.handle_connect(self, event) is gone or changed")
-    source = inspect.getsource(WebSocketsSansIOProtocol)
+    source = _source(WebSocketsSansIOProtocol)
     for needed in (
         "self.scope: WebSocketScope = {",
         "self.transport = transport",
@@ -206,9 +206,11 @@ def problems() -> list[str]:
 
 
 @functools.cache
-def _http_source() -> str:
-    """uvicorn's protocol source, read once a process: it does not change while it runs."""
-    return inspect.getsource(HttpToolsProtocol)
+def _source(protocol: type) -> str:
+    """A uvicorn protocol's source, read once a process: it does not change while it runs (and
+    `ast.parse` of it on each server start met CPython's "AST constructor recursion depth
+    mismatch" when a finalizer ran inside it)."""
+    return inspect.getsource(protocol)
 
 
 def _http_problems() -> list[str]:
@@ -223,7 +225,7 @@ def _http_problems() -> list[str]:
         hook = getattr(HttpToolsProtocol, name, None)
         if hook is None or list(inspect.signature(hook).parameters) != parameters:
             found.append(f"HttpToolsProtocol.{name}({', '.join(parameters)}) is gone or changed")
-    source = _http_source()
+    source = _source(HttpToolsProtocol)
     for needed in ("self.client = get_remote_addr", "self.transport.set_protocol(protocol)"):
         if needed not in source:
             found.append(f"HttpToolsProtocol no longer has {needed}")
