@@ -17,6 +17,7 @@ from moderation import AkimLevel, CreateMeeting, Meeting, StartMeeting
 from server.auth import accounts
 from server.settings import Settings
 from server.store import Store
+from server.store.client import close_left_open
 from server.store.embedded import EmbeddedRedis
 from server.usecases import UseCases, change_meeting, create_meeting
 from tests import fakes
@@ -37,11 +38,12 @@ def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
     open defect to find, not a fix (see the issue 8 closing note).
     """
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    if not tasks:
-        return
     for task in tasks:
         task.cancel()
-    done, pending = loop.run_until_complete(asyncio.wait(tasks, timeout=STUCK_TASK_TIMEOUT))
+    done: set[asyncio.Task[object]] = set()
+    pending: set[asyncio.Task[object]] = set()
+    if tasks:
+        done, pending = loop.run_until_complete(asyncio.wait(tasks, timeout=STUCK_TASK_TIMEOUT))
     for task in pending:
         sys.stderr.write(f"\nSTUCK TASK left behind at loop close: {task!r}\n")
         task.print_stack(file=sys.stderr)
@@ -55,6 +57,14 @@ def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
                     "task": task,
                 }
             )
+
+    # A Redis connection still open now would be closed by the garbage collector during some
+    # later test, failing it with warnings that are not its own (seen in CI after
+    # tests/e2e/test_overlays_browser.py): closed here and named, a known open defect (see
+    # the issue 12 closing note).
+    for name in close_left_open(loop):
+        sys.stderr.write(f"\nREDIS CONNECTION left open at loop close: {name}\n")
+    loop.run_until_complete(asyncio.sleep(0))  # the transports' close callbacks run
 
 
 asyncio.runners._cancel_all_tasks = _cancel_all_tasks_bounded  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from moderation import change_meeting as decide_change
 from moderation.events import QuestionVoted
 from server.settings import Settings
 from server.store import Durability, Refused, Store, Write, Written
+from server.store.client import close_left_open
 from server.store.embedded import redis_binary
 from server.usecases import (
     Asked,
@@ -44,7 +45,15 @@ from server.usecases import (
     vote,
 )
 from tests.conftest import meeting_command
-from tests.helpers import TIMEOUT, catch_up, comment, live_server, recv_until, wait_until
+from tests.helpers import (
+    TIMEOUT,
+    catch_up,
+    comment,
+    live_server,
+    recv_until,
+    unique_prefix,
+    wait_until,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -243,3 +252,22 @@ async def test_a_comment_on_a_stale_copy_of_an_ended_meeting_is_refused(
     outcome = await submit(cases, live_meeting, Submission(what=command, sender="v1"))
     assert outcome == Rejected(RejectReason.MEETING_CLOSED, "the meeting is not live")
     assert await store.record.seen(live_meeting.id, "late") is None
+
+
+def test_a_connection_still_open_when_its_loop_ends_is_closed_and_named(redis_url: str) -> None:
+    """What the suite does as each test loop ends (tests/conftest.py): a connection nobody
+    closed is closed then, on its own loop only, instead of by the garbage collector later."""
+    ending, other = asyncio.new_event_loop(), asyncio.new_event_loop()
+    left, kept = Store(redis_url, unique_prefix()), Store(redis_url, unique_prefix())
+    try:
+        ending.run_until_complete(left.ping())
+        other.run_until_complete(kept.ping())
+        [named] = close_left_open(ending)
+        assert "Connection" in named
+        assert close_left_open(ending) == []  # closed once
+        other.run_until_complete(kept.ping())  # the other loop's connection still works
+    finally:
+        other.run_until_complete(kept.close())
+        ending.run_until_complete(left.close())
+        ending.close()
+        other.close()
