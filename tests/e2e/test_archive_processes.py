@@ -74,6 +74,18 @@ def pending(env: dict[str, str]) -> list[tuple[str, str]]:
     return asyncio.run(read())
 
 
+def interrupt(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl+C, as an operator stops a worker; killed if it has not stopped in time, so that
+    a slow stop fails this test alone and leaves no process behind for the next."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(TIMEOUT * 3)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(TIMEOUT)
+        raise AssertionError("the worker did not stop on Ctrl+C") from None
+
+
 def worker(data: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -135,8 +147,7 @@ def test_a_killed_worker_leaves_its_job_pending_and_a_new_worker_finishes_it(
     try:
         wait_until(lambda: jobs(tmp_path, env)[0]["state"] == "complete", what="completion")
     finally:
-        second.send_signal(signal.SIGINT)
-        second.wait(TIMEOUT)
+        interrupt(second)
     [job] = jobs(tmp_path, env)
     assert Path(job["media"]).read_bytes() == site.files["talk.mp4"]
     assert pending(env) == []
