@@ -29,19 +29,19 @@ class Deadlines:
     publication_due: date | None
     progress_due: tuple[date, ...] = ()
 
-    def overdue(self, today: date) -> list[date]:
-        """The due dates already past (nothing is published through Halyq yet: issue 12's
-        pool will mark what was)."""
+    def overdue(self, today: date, met: frozenset[date] = frozenset()) -> list[date]:
+        """The due dates already past that were not `met` (the issue pool says which were:
+        `moderation.pool.met`)."""
         due = [self.publication_due, *self.progress_due] if self.publication_due else []
-        return [d for d in due if d is not None and d < today]
+        return [d for d in due if d is not None and d < today and d not in met]
 
-    def public(self, today: date) -> dict[str, object]:
+    def public(self, today: date, met: frozenset[date] = frozenset()) -> dict[str, object]:
         """As `GET /api/meetings/{id}/deadlines` gives it: ISO dates."""
         pub = self.publication_due
         return {
             "publication_due": pub.isoformat() if pub else None,
             "progress_due": [d.isoformat() for d in self.progress_due],
-            "overdue": [d.isoformat() for d in self.overdue(today)],
+            "overdue": [d.isoformat() for d in self.overdue(today, met)],
         }
 
 

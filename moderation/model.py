@@ -177,6 +177,8 @@ class MeetingFields:
     stream_url: str = field(default="", metadata=about("the broadcast", staff_only=True))
     titles: dict[str, str] = field(default_factory=dict, metadata=about("the title by language"))
     starts_at: str = field(default="", metadata=about("ISO 8601 with offset, e.g. +05:00"))
+    # Issue 12: the meeting belongs to an office (`moderation.offices`); its promises too.
+    office: str = field(default="", metadata=about("the office's id (halyq office list)"))
     slow_mode_seconds: float = field(
         default=5.0, metadata=about("seconds between comments", staff_only=True)
     )

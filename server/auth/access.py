@@ -46,6 +46,7 @@ PRODUCER = Policy(Access.PRODUCER_KEY, Permission.PRODUCE)
 OVERLAY = Policy(Access.OVERLAY_KEY)
 WEBHOOK = Policy(Access.WEBHOOK)
 QUEUE = Policy(Access.ADMIN_OR_STAFF, Permission.VIEW_CONSOLE)
+POOL = Policy(Access.ADMIN_OR_STAFF, Permission.MODERATE)  # the issue pool (issue 12.3)
 
 
 def staff(permission: Permission) -> Policy:
@@ -67,9 +68,24 @@ PUBLIC_ROUTES = frozenset(
         "/login",
         "/m/{meeting_id}/transparency",
         "/api/meetings/{meeting_id}/transparency",
+        "/m/{meeting_id}/results",
+        "/m/{meeting_id}/transcript",
+        "/m/{meeting_id}/transcript.vtt",
+        "/m/{meeting_id}/recording",
+        "/api/meetings/{meeting_id}/transcript",
         "/api/meetings/{meeting_id}/mine",
         "/api/meetings/{meeting_id}/clock",
         "/api/meetings/{meeting_id}/deadlines",
+        "GET /api/issues",
+        "/api/issues.csv",
+        "GET /api/issues/{issue_id}",
+        "/issues",
+        "/issues/{issue_id}",
+        "/offices",
+        "/offices/{office_id}",
+        "GET /api/offices",
+        "/api/offices/{office_id}",
+        "/api/offices/{office_id}/promises",
     }
 )
 
@@ -94,9 +110,39 @@ POLICIES: dict[str, Policy] = {
     "/ws/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
     "/m/{meeting_id}/transparency": PUBLIC,
     "/api/meetings/{meeting_id}/transparency": PUBLIC,
+    "/m/{meeting_id}/results": PUBLIC,  # the meeting report (issue 12.6)
+    "/m/{meeting_id}/transcript": PUBLIC,  # the transcript of questions (issue 12)
+    "/m/{meeting_id}/transcript.vtt": PUBLIC,
+    "/m/{meeting_id}/recording": PUBLIC,  # the archived recording, public as the broadcast was
+    "/api/meetings/{meeting_id}/transcript": PUBLIC,
     "/api/meetings/{meeting_id}/mine": PUBLIC,  # the viewer cookie says whose (issue 10.7)
     "/api/meetings/{meeting_id}/clock": PUBLIC,
     "/api/meetings/{meeting_id}/deadlines": PUBLIC,  # R6 (issue 12)
+    # The issue pool (issue 12.3): public to read; staff who moderate (or the admin token) change it
+    "POST /api/meetings/{meeting_id}/issues": POOL,
+    "GET /api/issues": PUBLIC,
+    "/api/issues.csv": PUBLIC,
+    "GET /api/issues/{issue_id}": PUBLIC,
+    "POST /api/issues/{issue_id}": POOL,
+    "/api/issues/{issue_id}/status": POOL,
+    "/api/issues/{issue_id}/progress": POOL,
+    "/api/issues/{issue_id}/merge": POOL,
+    "/issues": PUBLIC,
+    "/issues/{issue_id}": PUBLIC,
+    # Offices and their promise trackers (issue 12): public pages and JSON; the admin's page and
+    # routes (`manage_offices`); promises recorded and updated with the admin token or by a
+    # producer's, moderator's or admin's session (`produce` or `moderate`: the route checks).
+    "/offices": PUBLIC,
+    "/offices/{office_id}": PUBLIC,
+    "GET /api/offices": PUBLIC,
+    "POST /api/offices": Policy(Access.ADMIN_OR_STAFF, Permission.MANAGE_OFFICES),
+    "/api/offices/{office_id}": PUBLIC,
+    "/api/offices/{office_id}/promises": PUBLIC,
+    "/api/offices/{office_id}/holder": Policy(Access.ADMIN_OR_STAFF, Permission.MANAGE_OFFICES),
+    "/console/offices": staff(Permission.MANAGE_OFFICES),
+    "/console/offices/{office_id}/holder": staff(Permission.MANAGE_OFFICES),
+    "/api/meetings/{meeting_id}/promises": Policy(Access.ADMIN_OR_STAFF),
+    "/api/promises/{promise_id}": Policy(Access.ADMIN_OR_STAFF),
     "/api/meetings/{meeting_id}/phase": PRODUCER,
     "/api/meetings/{meeting_id}/rundown/take": PRODUCER,
     "/api/meetings/{meeting_id}/rundown/clear": PRODUCER,

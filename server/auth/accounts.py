@@ -50,6 +50,7 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     OPERATE_PHONE = "operate_phone"
     PRODUCE = "produce"
+    MANAGE_OFFICES = "manage_offices"  # offices and their holders (issue 12): the admin's
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from moderation import ModerationError
 from server.auth.accounts import AccountError
-from server.cli import archive, meetings, retention, serve, users, youtube
+from server.cli import archive, meetings, offices, retention, serve, users, youtube
 from server.settings import Settings, SettingsError
 from server.store import StoreUnavailable
 from server.store.embedded import EmbeddedRedisError
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
     serve.add_parsers(commands)
     meetings.add_parser(commands)
+    offices.add_parser(commands)
     users.add_parser(commands)
     retention.add_parser(commands)
     archive.add_parser(commands)

@@ -18,14 +18,15 @@ from typing import Any, get_origin, get_type_hints
 from moderation import CreateMeeting, EndMeeting, InvalidInput, Meeting, StartMeeting
 from moderation.audiences import meeting_for_viewer
 from moderation.contacts import normalise_phone
-from moderation.deadlines import deadlines, local_day, meeting_offset
+from moderation.deadlines import deadlines
 from moderation.model import LANGUAGES, MeetingFields
 from server.auth.keys import KeyKind, current_key, rotate_key, studio_urls
 from server.cli.shell import say, with_store, with_usecases
 from server.settings import Settings
 from server.store import Store
-from server.usecases import change_meeting, create_meeting, now_ms
+from server.usecases import UseCases, change_meeting, create_meeting
 from server.usecases.meetings import set_receptions
+from server.usecases.pool import meeting_deadlines
 from server.wire import parse_record
 
 # Option names that differ from their field's; settings that give a field its default.
@@ -163,12 +164,14 @@ def _change(
 def _receptions(args: argparse.Namespace, settings: Settings) -> int:
     """`halyq meeting receptions ID --until YYYY-MM-DD` (issue 12): the meeting, with its R6
     due dates."""
-    meeting = with_usecases(
-        settings, lambda cases: set_receptions(cases, args.meeting_id, args.until)
-    )
+
+    async def receptions(cases: UseCases) -> tuple[Meeting, dict[str, object]]:
+        meeting = await set_receptions(cases, args.meeting_id, args.until)
+        return meeting, await meeting_deadlines(cases, meeting)  # R6: what the pool met too
+
+    meeting, due = with_usecases(settings, receptions)
     found = deadlines(meeting)
     if args.json:
-        due = found.public(local_day(now_ms(), meeting_offset(meeting)))
         say(json.dumps({"meeting": meeting_for_viewer(meeting), "deadlines": due}))
         return 0
     progress = ", ".join(d.isoformat() for d in found.progress_due)

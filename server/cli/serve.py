@@ -23,7 +23,7 @@ import uvloop
 from server.app import create_app
 from server.auth.keys import KeyKind, current_key, studio_urls
 from server.cli import archive
-from server.cli.demo import ensure_demo, ensure_demo_users
+from server.cli.demo import ensure_demo, ensure_demo_users, ensure_results_demo
 from server.cli.shell import redis_url, say, with_store, with_usecases
 from server.fanout import uvicorn as fast_path
 from server.settings import Settings, SettingsError
@@ -61,6 +61,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     with redis_url(settings) as url:
         settings = settings.replace(redis_url=url)
         meeting = with_usecases(settings, ensure_demo)
+        finished = with_usecases(  # issue 12: a finished meeting with its results
+            settings, lambda cases: ensure_results_demo(cases, settings.data_dir)
+        )
         logins = with_store(settings, lambda store: ensure_demo_users(store.staff, time.time()))
         overlay_key = with_store(
             settings, lambda store: current_key(store, meeting.id, KeyKind.OVERLAY)
@@ -71,6 +74,11 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  Viewer page, Kazakh:   {base}/m/{meeting.id}?lang=kk")
             say(f"  Viewer page, Russian:  {base}/m/{meeting.id}?lang=ru")
             say(f"  All meetings:          {base}/")
+            say(f"  Results (finished):    {base}/m/{finished.id}/results")
+            say(f"  Transcript:            {base}/m/{finished.id}/transcript")
+            say(f"  Issue pool (R6):       {base}/issues  (CSV: {base}/api/issues.csv)")
+            say(f"  Promise tracker:       {base}/offices/{finished.office}")
+            say(f"  Offices (admin):       {base}/console/offices")
             say(f"  Readiness and metrics: {base}/readyz  {base}/metrics")
             say(f"  Admin API token:       {settings.admin_token}")
             say(f"  Staff sign-in:         {base}/login?next=/console/{meeting.id}")

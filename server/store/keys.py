@@ -114,6 +114,27 @@ class Keys:
         """YouTube channel ids of authors banned on YouTube: all they wrote is hidden."""
         return self._m(meeting_id, ":yt:banned")
 
+    # Offices and their promises (issue 12): one stream for all, not a meeting's; its two keys
+    # share a hash tag of their own, so a write of them touches one Redis Cluster slot
+
+    def offices(self) -> str:
+        """Every office's and promise's event, oldest first: their record."""
+        return f"{self.prefix}{{offices}}:log"
+
+    def offices_count(self) -> str:
+        """Field `events`: how many events the offices' record holds (the writers' guard)."""
+        return f"{self.prefix}{{offices}}:count"
+
+    # The issue pool (issue 12): one stream for every meeting's issues (no hash tag)
+
+    def pool(self) -> str:
+        """Every issue's event, oldest first: the pool's record."""
+        return f"{self.prefix}pool:log"
+
+    def pool_versions(self) -> str:
+        """Issue id -> its version, and field `issues`: how many were opened (writers' guards)."""
+        return f"{self.prefix}pool:versions"
+
     # Meetings
 
     def meeting(self, meeting_id: str) -> str:

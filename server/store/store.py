@@ -13,7 +13,9 @@ from server.store.intake import IntakeStore
 from server.store.jobs import JobStore
 from server.store.keys import Keys
 from server.store.meetings import Meetings
+from server.store.offices import OfficeStore
 from server.store.outbox import OutboxStore
+from server.store.pool import PoolStore
 from server.store.record import DurabilityReport, Record
 from server.store.staff import StaffStore
 from server.store.tokens import TokenStore
@@ -48,6 +50,8 @@ class Store:
         self.outbox = OutboxStore(self._readers, keys, self.record)
         self.jobs = JobStore(self._redis, keys, self.record)  # issue 11: the archive's jobs
         self.feeds = FeedStore(self._redis, keys)  # issue 11: YouTube's chat
+        self.offices = OfficeStore(self._redis, keys, self.record)  # issue 12
+        self.pool = PoolStore(self._redis, keys, self.record)  # issue 12: the issue pool
 
     @property
     def durability(self) -> DurabilityReport:

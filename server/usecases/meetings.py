@@ -47,6 +47,9 @@ async def create(cases: UseCases, command: CreateMeeting, *, meeting_id: str = "
     meeting = apply(None, event, meeting_id=meeting_id)
     assert meeting is not None
     store, write = cases.store, Write()
+    # Issue 12: a meeting belongs to an office that exists (`halyq office list`).
+    if meeting.office and meeting.office not in (await store.offices.ledger()).offices:
+        raise InvalidInput(f"office: no office {meeting.office!r} (halyq office list)")
     store.meetings.create(write, meeting)
     store.record.append(write, meeting_id, event)
     if isinstance(await store.record.run(write), Refused):

@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse
 
 from moderation import CreateMeeting, EndMeeting, Meeting, MeetingStatus, StartMeeting
 from moderation.audiences import meeting_for_viewer
-from moderation.deadlines import deadlines, local_day, meeting_offset
 from server.services import Services
 from server.usecases import change_meeting, clock, create_meeting, is_meeting_id
+from server.usecases.pool import meeting_deadlines
 from server.wire import parse_record
 
 MAX_BODY = 64 * 1024
@@ -56,9 +56,8 @@ async def get_deadlines(request: Request) -> JSONResponse:
     """`GET /api/meetings/{meeting_id}/deadlines` (public; R6, issue 12): the results' due date,
     the quarterly progress reports' due dates and those already past, as ISO dates."""
     meeting = await _find(request)
-    cases = _services(request).usecases
-    today = local_day(cases.clock(), meeting_offset(meeting))
-    return JSONResponse(deadlines(meeting).public(today))
+    # R6: a due date the meeting's issues met is not overdue (`moderation.pool.met`).
+    return JSONResponse(await meeting_deadlines(_services(request).usecases, meeting))
 
 
 async def post_meeting(request: Request) -> JSONResponse:

@@ -34,6 +34,7 @@ from server.services import Services
 from server.settings import Settings
 from server.store import StoreUnavailable
 from server.usecases import Rejected, Unconfirmed, act, is_meeting_id, submit
+from server.usecases.pool import overdue as overdue_of
 from server.web.i18n import console_strings
 from server.web.socket_session import SocketSession
 from server.web.templating import meeting_or_404, page_context, render
@@ -62,6 +63,8 @@ async def console_index(request: Request) -> Response:
     channels = channel_states(services.settings) if staff.role == Role.ADMIN else []
     context = page_context(request) | staff_context(staff) | {"meetings": meetings}
     context["channels"] = channels
+    # R6 (issue 12): each meeting's due dates missed and issues overdue, flagged on its card.
+    context["overdue"] = await overdue_of(services.usecases, meetings)
     return render(request, "console_index.html", context)
 
 

@@ -376,6 +376,25 @@ KEYS: dict[str, Message] = {
     "phase_qa": NP_("phase", "Questions and answers"),
     "phase_break": NP_("phase", "Break"),
     "phase_ended": NP_("phase", "Ended"),
+    # The meeting report's charts (issue 12.6, server/web/results.py): their titles, the parts
+    # of the time chart and its budget line (R4), where the approved questions ended up.
+    "results_time": N_("Time against the budget"),
+    "results_part_presentation": N_("Presentation"),
+    "results_part_overrun": N_("Over the budget"),
+    "results_part_qa": N_("Questions and answers"),
+    "results_part_break": N_("Breaks"),
+    "results_part_other": N_("Time not marked"),
+    # TRANSLATORS: the time chart's budget line (R4: a quarter of the planned time); {time}
+    # is a length such as 0:30:00.
+    "results_budget": N_("Budget: {time}"),
+    "results_topics": N_("Approved questions by topic"),
+    "results_districts": N_("Approved questions by district"),
+    "results_channels": N_("Approved questions by channel"),
+    "results_outcomes": N_("What became of the approved questions"),
+    "results_none": N_("No approved questions yet"),
+    "outcome_answered": NP_("outcome", "Answered on air"),
+    "outcome_deferred": NP_("outcome", "Deferred to the issue pool"),
+    "outcome_not_reached": NP_("outcome", "Not reached"),
     # The studio's graphics and data feeds (issue 9): a sender who left the name blank is shown
     # by the district (issue 9.5), the ticker's heading, the clock past its budget.
     "studio_resident": NP_("studio", "Resident"),

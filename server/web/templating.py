@@ -19,6 +19,7 @@ from moderation import Meeting
 from server.services import Services
 from server.usecases import is_meeting_id
 from server.web.i18n import (
+    KEYS,
     LANG_COOKIE,
     LANGUAGE_NAMES,
     pick_language,
@@ -43,6 +44,7 @@ def templates() -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
     )
     environment.globals["static"] = static_url_factory()
+    environment.globals["has_word"] = KEYS.__contains__  # `t(key)` only for a known key
     return Jinja2Templates(env=environment)
 
 

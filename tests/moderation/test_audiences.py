@@ -130,7 +130,8 @@ def test_the_public_meeting_is_plain_values_only() -> None:
     assert shown == {
         "title": "Встреча акима города Алматы", "akim": "Аким", "level": "city_republican",
         "territory": "Алматы", "planned_minutes": 120,
-        "titles": {"kk": "Алматы қаласы әкімінің кездесуі"}, "starts_at": "", "id": "almaly",
+        "titles": {"kk": "Алматы қаласы әкімінің кездесуі"}, "starts_at": "", "office": "",
+        "id": "almaly",
         "status": "live", "started_at": 0, "ended_at": 0, "receptions_until": "",
     }  # fmt: skip
     assert type(shown["level"]) is str

@@ -95,6 +95,9 @@ def test_receptions_are_recorded_and_move_the_deadlines() -> None:
         "overdue": ["2027-01-15", "2027-04-25"],  # nothing is published through Halyq yet
     }
     assert found.overdue(D("2027-01-15")) == []  # due today is not late
+    # R6: a due date the issue pool met (`moderation.pool.met`) is not overdue.
+    met = frozenset({D("2027-01-15")})
+    assert found.public(D("2027-05-01"), met)["overdue"] == ["2027-04-25"]
 
 
 @pytest.mark.parametrize(
