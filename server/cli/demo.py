@@ -6,6 +6,7 @@ Its comments and questions go in through `submit`, as every channel's do.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from moderation.events import (
 from moderation.model import Action, ModerationReason
 from moderation.pool import Filters, listed
 from moderation.promises import Pledge
+from recordings.ytdlp import ffmpeg
 from server.auth.accounts import AuditKind, Role, User, generate_password, hash_password
 from server.cli.offices import ALMATY as ALMATY_OFFICE
 from server.cli.offices import ensure_almaty
@@ -245,8 +247,31 @@ async def ensure_results_demo(cases: UseCases, data_dir: Path) -> Meeting:
         scripted = UseCases(store=cases.store, clock=clock)
         meeting = await change_meeting(scripted, RESULTS_ID, EndMeeting())
     await write_captions(cases, data_dir)
+    if meeting.status is MeetingStatus.ENDED:
+        length_s = (meeting.ended_at - meeting.started_at) // 1000
+        await asyncio.to_thread(write_recording, data_dir / "recordings" / RESULTS_ID, length_s)
     await _ensure_follow_up(cases, meeting)
     return meeting
+
+
+def write_recording(folder: Path, length_s: int) -> Path:
+    """A stand-in for the meeting's archived recording, made once with ffmpeg: a test card
+    whose counter shows the seconds from the start, a frame every 5 s (under 1 MB), so a
+    transcript link opening it "at 0:25:00" visibly lands on 1500."""
+    path = folder / f"{RESULTS_ID}.mp4"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")  # never taken for the recording (transcript)
+    card = f"testsrc=size=320x180:rate=0.2:duration={length_s}"
+    subprocess.run(
+        [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", card,
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", "35", "-pix_fmt", "yuv420p",
+         "-g", "6", "-movflags", "+faststart", "-f", "mp4", str(part)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    part.replace(path)
+    return path
 
 
 async def _script_results(cases: UseCases) -> Meeting:

@@ -90,7 +90,8 @@ async def test_the_results_page_of_the_finished_demo_reads_on_a_phone_and_a_desk
     spoken = await first.locator(f'.q-captions[data-lang="{lang}"]').text_content()
     assert spoken is not None
     assert ("Төле би көшесін" if lang == "kk" else "Ремонт улицы Толе би") in spoken
-    assert await first.locator("a.q-link").get_attribute("href") == f"/m/{RESULTS_ID}"
+    link = f"/m/{RESULTS_ID}/recording#t=1500"  # 0:25:00, the first question's moment
+    assert await first.locator("a.q-link").get_attribute("href") == link
     # The issues, each with its executor and deadline; the promises, overdue first.
     issues = page.locator("#issues [data-issue]")
     assert await issues.count() == 5

@@ -307,3 +307,9 @@ async def test_the_finished_demo_leaves_issues_and_promises_on_record_linked_to_
     moment = int(aired[leader]["intervals"][0]["on"])
     assert f'href="/m/{RESULTS_ID}/transcript#q-{leader}" data-moment="{moment}"' in issue_page
     assert f'href="{aired[leader]["link"]}" data-recording' in issue_page
+    # The demo's stand-in recording is served from that moment on (HTTP Range).
+    assert aired[leader]["link"] == f"/m/{RESULTS_ID}/recording#t={moment}"
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        part = await http.get(f"/m/{RESULTS_ID}/recording", headers={"Range": "bytes=0-7"})
+    assert part.status_code == 206
+    assert part.content[4:8] == b"ftyp"  # an MP4
