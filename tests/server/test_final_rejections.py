@@ -554,11 +554,14 @@ async def test_a_connection_sending_faster_than_it_is_answered_is_refused_at_onc
     busy = {i for i, a in answers.items() if a.get("reason") == "overloaded"}
     assert busy, "nothing was refused"
     assert ("ack", "") in kinds(answers)
-    # (On a loaded machine a comment may also take past its time: `retry`, never a rejection.)
-    assert set(kinds(answers)) <= {("ack", ""), ("rejected", "overloaded"), ("retry", "")}
+    # On a loaded machine a comment may also take past its time: `retry` when it was sent, and
+    # `unavailable` when it found no connection in time (never sent: docs/protocol.md).
+    allowed = {("ack", ""), ("rejected", "overloaded"), ("rejected", "unavailable"), ("retry", "")}
+    assert set(kinds(answers)) <= allowed
     assert max(a["at"] for a in answers.values()) - sent < settings.ack_timeout + MAX_BACKLOG
     recorded = await recorded_ids(stoppable.url, settings.redis_prefix, meeting.id)
-    assert not busy & set(recorded)
+    refused = {i for i, a in answers.items() if a["type"] == "rejected"}
+    assert not refused & set(recorded)
     assert {i for i, a in answers.items() if a["type"] == "ack"} <= set(recorded)
 
 
