@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from moderation import CommentPosted, Meeting
@@ -78,12 +79,16 @@ def halyq(data_dir: Path, *args: str) -> str:
     return result.stdout
 
 
+AGAIN = ("overloaded", "unavailable")  # refusals of a comment not recorded: send it again
+
+
 class Commenter:
     """A client that sends its comments, keeps the acks, and resends what was not acked."""
 
     def __init__(self, number: int, count: int) -> None:
         self.ids = [f"c{number:02d}-{i:03d}" for i in range(count)]
         self.acked: dict[str, str] = {}
+        self.resends: set[asyncio.Task[None]] = set()  # kept until done (asyncio holds weakly)
 
     async def run(self, url: str, stop_after_acks: asyncio.Event | None = None) -> None:
         try:
@@ -95,10 +100,30 @@ class Commenter:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
                     if frame["type"] == "ack":
                         self.acked[frame["client_msg_id"]] = frame["id"]
+                    elif frame["type"] == "rejected" and frame["reason"] in AGAIN:
+                        self.again(ws, frame)
                     elif frame["type"] == "rejected":
                         raise AssertionError(f"rejected: {frame}")
         except (ConnectionClosed, OSError):
             return  # the server died: what is not acked is resent after the restart
+
+    def again(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
+        """A comment the server was too busy for was not recorded: sent again after the
+        `retry_after` it gave, as a real client does (docs/protocol.md)."""
+        client_msg_id = frame["client_msg_id"]
+        text = comment(client_msg_id, f"Сұрақ {client_msg_id}")
+
+        async def send() -> None:
+            with contextlib.suppress(ConnectionClosed, OSError):
+                await ws.send(text)
+
+        def start() -> None:
+            task = loop.create_task(send())
+            self.resends.add(task)
+            task.add_done_callback(self.resends.discard)
+
+        loop = asyncio.get_running_loop()
+        loop.call_later(frame.get("retry_after", 1), start)
 
 
 def kill_hard(server: ServerProcess) -> None:
