@@ -51,6 +51,7 @@ class AskQuestion:
     language: str = ""
     received_at: int = 0
     note: str = ""
+    topic: str = ""  # the sender's own topic (a request's form, issue 13), else suggested
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,6 +43,16 @@ class MeetingReceptionsSet:
     until: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingRescheduled:
+    """A scheduled meeting moved to `starts_at` (ISO 8601 with its offset): its calendar entry
+    was corrected (R1, issue 13); its announcement (`created_at`) stays what it was (R5)."""
+
+    kind: ClassVar[str] = "meeting.rescheduled"
+    at: int
+    starts_at: str
+
+
 class Phase(enum.StrEnum):
     """Where a meeting's time goes (R4): the akim's presentation, residents' questions and the
     answers, a break; `not_started` before the first phase is set, `ended` for good."""
@@ -315,6 +325,7 @@ Event = (
     | MeetingStarted
     | MeetingEnded
     | MeetingReceptionsSet
+    | MeetingRescheduled
     | PhaseChanged
     | ClockWarned
     | ClockOverrun
@@ -334,6 +345,7 @@ KINDS: dict[str, type[Event]] = {
         MeetingStarted,
         MeetingEnded,
         MeetingReceptionsSet,
+        MeetingRescheduled,
         PhaseChanged,
         ClockWarned,
         ClockOverrun,

@@ -17,6 +17,7 @@ from moderation.events import (
     MeetingCreated,
     MeetingEnded,
     MeetingReceptionsSet,
+    MeetingRescheduled,
     MeetingStarted,
 )
 from moderation.model import LANGUAGES, Meeting, MeetingFields, MeetingStatus, SlowMode
@@ -65,6 +66,16 @@ def change_meeting(meeting: Meeting, command: StartMeeting | EndMeeting, *, now:
     return MeetingEnded(at=now)
 
 
+def reschedule(meeting: Meeting, starts_at: str, *, now: int) -> MeetingRescheduled:
+    """Move a scheduled meeting (its calendar entry moved, R1); one on air or over stays."""
+    if meeting.status is not MeetingStatus.SCHEDULED:
+        raise InvalidTransition(f"meeting {meeting.id} is {meeting.status}, not scheduled")
+    start = _starts_at(starts_at)
+    if not start:
+        raise InvalidInput("starts_at is required")
+    return MeetingRescheduled(at=now, starts_at=start)
+
+
 def apply(meeting: Meeting | None, event: Event, *, meeting_id: str) -> Meeting | None:
     """The meeting after `event`; replaying a stream from the start rebuilds it."""
     if isinstance(event, MeetingCreated):
@@ -77,6 +88,8 @@ def apply(meeting: Meeting | None, event: Event, *, meeting_id: str) -> Meeting 
         return replace(meeting, status=MeetingStatus.ENDED, ended_at=event.at)
     if isinstance(event, MeetingReceptionsSet):
         return replace(meeting, receptions_until=event.until)
+    if isinstance(event, MeetingRescheduled):
+        return replace(meeting, starts_at=event.starts_at)
     return meeting
 
 

@@ -43,6 +43,9 @@ class Channel(enum.StrEnum):
     TELEGRAM = "telegram"
     EMAIL = "email"
     YOUTUBE = "youtube"  # the live chat of the official YouTube broadcast (issue 11)
+    # The meeting page's request form while the meeting is announced (R5, issue 13): the web
+    # viewer's own channel takes no questions before the meeting starts.
+    REQUEST = "request"
     # A moderator speaking as staff, from the console: the chat shows the comment with a staff
     # badge that no viewer can get, whatever name he types (issue 8). No viewer frame sets it.
     STAFF = "staff"

@@ -53,6 +53,7 @@ class OfficeFields:
     )
     parent: str = field(default="", metadata=about("the office above it, if any"))
     kato: str = field(default="", metadata=about("the territory's 9-digit KATO code"))
+    unit: str = field(default="", metadata=about("the territory unit it governs (issue 13)"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +87,7 @@ class Office(OfficeFields):
             "territories": dict(self.territories),
             "parent": self.parent or None,
             "kato": self.kato or None,
+            "unit": self.unit or None,
             "holder": self.holder.public() if self.holder else None,
             "holders": [h.public() for h in self.holders],
         }
@@ -157,6 +159,7 @@ def add_office(
         territories={lang: text for lang, text in territories.items() if text},
         parent=parent,
         kato=kato,
+        unit=fields.unit.strip(),
     )
 
 

@@ -17,7 +17,7 @@ from moderation.model import PUBLIC_STATUSES, Item, ItemKind, ItemStatus
 
 MAX_TITLE = 200
 MAX_TEXT = 5000  # a description, a progress update, a rejection's reason
-MAX_SHORT = 200  # a topic, a district, an address, an organisation, an official, a step
+MAX_SHORT = 200  # a topic, a district, an address, an organisation, an official, a step, a body
 MAX_STEPS = 50
 MAX_QUESTIONS = 100
 
@@ -68,6 +68,8 @@ class Draft:
     official: str = ""
     plan: tuple[Step, ...] = ()
     deadline: str = ""
+    # R8: the central body (a ministry, an agency) whose competence the issue needs, if any
+    central_body: str = ""
 
 
 EDITABLE = tuple(f for f in Draft.__dataclass_fields__)
@@ -318,7 +320,7 @@ def draft(body: Mapping[str, object], base: Draft | None = None) -> Draft:
     for name, limit in (("title", MAX_TITLE), ("description", MAX_TEXT)):
         if name in body or base is None:
             changes[name] = _text(body, name, limit, required=name == "title")
-    for name in ("topic", "district", "address"):
+    for name in ("topic", "district", "address", "central_body"):
         if name in body:
             changes[name] = _text(body, name, MAX_SHORT)
     if "executor" in body or base is None:
@@ -335,9 +337,14 @@ def draft(body: Mapping[str, object], base: Draft | None = None) -> Draft:
 # Decisions
 
 
-def questions_of(items: Mapping[str, Item], ids: object) -> tuple[str, ...]:
+def questions_of(
+    items: Mapping[str, Item], ids: object, *, requests: bool = False
+) -> tuple[str, ...]:
     """The questions an issue links to: each id a question staff approved (R4: on the public
-    list), followed by the questions merged into it; 400 naming `questions` otherwise."""
+    list), followed by the questions merged into it; 400 naming `questions` otherwise. With
+    `requests`, a new one is taken too: the commission makes issues of requests before the
+    meeting (R5, issue 13)."""
+    allowed = PUBLIC_STATUSES | {ItemStatus.NEW} if requests else PUBLIC_STATUSES
     if not isinstance(ids, list) or not ids or len(ids) > MAX_QUESTIONS:
         raise InvalidInput(f"questions must be a list of 1-{MAX_QUESTIONS} question ids")
     linked: list[str] = []
@@ -349,7 +356,7 @@ def questions_of(items: Mapping[str, Item], ids: object) -> tuple[str, ...]:
             raise InvalidInput(
                 f"questions: {question} was merged into {item.merged_into}: name that one"
             )
-        if item.status not in PUBLIC_STATUSES:
+        if item.status not in allowed:
             raise InvalidInput(f"questions: {question} is {item.status}, not approved")
         group = [question, *sorted(i.id for i in items.values() if i.merged_into == question)]
         linked += [q for q in group if q not in linked]

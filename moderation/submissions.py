@@ -33,7 +33,7 @@ MAX_DISTRICT_CHARS = 60
 # R5: before a meeting starts, its collection of requests takes questions from these channels
 # (a resident who writes outside any live meeting is told when the next one is, issue 10).
 REQUEST_CHANNELS = frozenset(
-    {Channel.PHONE, Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM, Channel.EMAIL}
+    {Channel.PHONE, Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM, Channel.EMAIL, Channel.REQUEST}
 )
 SPOKEN = ("kk", "ru")  # the languages a sender is answered in
 
@@ -106,7 +106,7 @@ def ask_question(
         text=mask_contacts(text),
         district=district,
         held=held.value if held else "",
-        suggested_topic=hints.topic,
+        suggested_topic=command.topic or hints.topic,
         suggested_district=district or hints.district,
         similar=hints.similar,
         language=command.language if command.language in SPOKEN else detect_language(text),

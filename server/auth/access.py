@@ -86,6 +86,23 @@ PUBLIC_ROUTES = frozenset(
         "GET /api/offices",
         "/api/offices/{office_id}",
         "/api/offices/{office_id}/promises",
+        "/api/territories",
+        "/api/territories.csv",
+        "/api/central",
+        "/api/central.csv",
+        "/calendar",
+        "/calendar.ics",
+        "/calendar/offices/{office_id}.ics",
+        "/calendar/units/{unit_id}.ics",
+        "/api/compliance",
+        "/compliance",
+        "GET /m/{meeting_id}/requests",
+        "POST /m/{meeting_id}/requests",
+        "/api/meetings/{meeting_id}/requests",
+        "GET /demands",
+        "POST /demands",
+        "/demands/{demand_id}/support",
+        "/api/demands",
     }
 )
 
@@ -141,8 +158,37 @@ POLICIES: dict[str, Policy] = {
     "/api/offices/{office_id}/holder": Policy(Access.ADMIN_OR_STAFF, Permission.MANAGE_OFFICES),
     "/console/offices": staff(Permission.MANAGE_OFFICES),
     "/console/offices/{office_id}/holder": staff(Permission.MANAGE_OFFICES),
+    # Territories (issue 13.1): the tree is public; the admin (`manage_offices`) edits it.
+    # The R8 lists (issue 13.6) are public, as the pool is.
+    "/api/territories": PUBLIC,
+    "/api/territories.csv": PUBLIC,
+    "/console/territories": staff(Permission.MANAGE_OFFICES),
+    "/console/territories/import": staff(Permission.MANAGE_OFFICES),
+    "/console/territories/{unit_id}": staff(Permission.MANAGE_OFFICES),
+    "/api/central": PUBLIC,
+    "/api/central.csv": PUBLIC,
+    # The annual calendar, its feeds and its compliance (R1, R5, R6: issue 13): public, as the
+    # akimats publish their calendars; changed from the shell (`halyq calendar`).
+    "/calendar": PUBLIC,
+    "/calendar.ics": PUBLIC,
+    "/calendar/offices/{office_id}.ics": PUBLIC,
+    "/calendar/units/{unit_id}.ics": PUBLIC,
+    "/api/compliance": PUBLIC,
+    "/compliance": PUBLIC,
     "/api/meetings/{meeting_id}/promises": Policy(Access.ADMIN_OR_STAFF),
     "/api/promises/{promise_id}": Policy(Access.ADMIN_OR_STAFF),
+    # Requests before a meeting (R5) and meetings on demand (R2), issue 13: residents send and
+    # support without signing in (the viewer cookie and per-address limits); the commission
+    # (`collect_requests`, `answer_demands`) works on them with a session and its CSRF token.
+    "GET /m/{meeting_id}/requests": PUBLIC,
+    "POST /m/{meeting_id}/requests": PUBLIC,
+    "/api/meetings/{meeting_id}/requests": PUBLIC,
+    "/console/{meeting_id}/requests": staff(Permission.COLLECT_REQUESTS),
+    "GET /demands": PUBLIC,
+    "POST /demands": PUBLIC,
+    "/demands/{demand_id}/support": PUBLIC,
+    "/demands/{demand_id}/answer": staff(Permission.ANSWER_DEMANDS),
+    "/api/demands": PUBLIC,
     "/api/meetings/{meeting_id}/phase": PRODUCER,
     "/api/meetings/{meeting_id}/rundown/take": PRODUCER,
     "/api/meetings/{meeting_id}/rundown/clear": PRODUCER,

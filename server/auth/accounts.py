@@ -40,6 +40,7 @@ class Role(enum.StrEnum):
     MODERATOR = "moderator"
     OPERATOR = "operator"  # the phone desk
     PRODUCER = "producer"  # on air
+    COMMISSION = "commission"  # requests before the meeting, meetings on demand (R5, R2)
 
 
 class Permission(enum.StrEnum):
@@ -51,6 +52,10 @@ class Permission(enum.StrEnum):
     OPERATE_PHONE = "operate_phone"
     PRODUCE = "produce"
     MANAGE_OFFICES = "manage_offices"  # offices and their holders (issue 12): the admin's
+    # Issue 13: group, tag and turn residents' requests into issues or agenda questions (R5),
+    # and record the akimat's answers to meetings asked for on demand (R2).
+    COLLECT_REQUESTS = "collect_requests"
+    ANSWER_DEMANDS = "answer_demands"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -62,6 +67,11 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         {Permission.OPERATE_PHONE, Permission.SEE_CONTACTS, Permission.VIEW_CONSOLE}
     ),
     Role.PRODUCER: frozenset({Permission.PRODUCE, Permission.VIEW_CONSOLE}),
+    # The commission reads the console (its landing page lists the meetings) but moderates only
+    # requests, on their own page (issue 13).
+    Role.COMMISSION: frozenset(
+        {Permission.VIEW_CONSOLE, Permission.COLLECT_REQUESTS, Permission.ANSWER_DEMANDS}
+    ),
 }
 
 

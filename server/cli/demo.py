@@ -37,6 +37,7 @@ from moderation.pool import Filters, listed
 from moderation.promises import Pledge
 from recordings.ytdlp import ffmpeg
 from server.auth.accounts import AuditKind, Role, User, generate_password, hash_password
+from server.cli.calendar import ensure_almaty_calendar
 from server.cli.offices import ALMATY as ALMATY_OFFICE
 from server.cli.offices import ensure_almaty
 from server.store.staff import StaffStore
@@ -238,6 +239,7 @@ async def ensure_results_demo(cases: UseCases, data_dir: Path) -> Meeting:
     """The finished demo meeting: scripted the first time, left as it is after (an interrupted
     script is ended where it stopped); its captions are written every time."""
     await ensure_almaty(cases)  # the meeting is the Almaty city office's (issue 12)
+    await ensure_almaty_calendar(cases)  # issue 13: Almaty's calendar of the year (R1)
     meeting = await cases.store.meetings.get(RESULTS_ID)
     if meeting is None:
         meeting = await _script_results(cases)

@@ -11,7 +11,17 @@ from pathlib import Path
 
 from moderation import ModerationError
 from server.auth.accounts import AccountError
-from server.cli import archive, meetings, offices, retention, serve, users, youtube
+from server.cli import (
+    archive,
+    calendar,
+    meetings,
+    offices,
+    retention,
+    serve,
+    territories,
+    users,
+    youtube,
+)
 from server.settings import Settings, SettingsError
 from server.store import StoreUnavailable
 from server.store.embedded import EmbeddedRedisError
@@ -52,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_parsers(commands)
     meetings.add_parser(commands)
     offices.add_parser(commands)
+    territories.add_parser(commands)  # issue 13
+    calendar.add_parser(commands)  # issue 13: the annual calendar (R1)
     users.add_parser(commands)
     retention.add_parser(commands)
     archive.add_parser(commands)

@@ -14,6 +14,7 @@ from typing import Any
 from moderation.model import LANGUAGES, AkimLevel
 from moderation.offices import Office, OfficeFields
 from server.cli.shell import say, with_usecases
+from server.cli.territories import ensure_almaty_units
 from server.settings import Settings
 from server.usecases import UseCases, offices
 
@@ -32,6 +33,7 @@ def add_parser(commands: Any) -> None:
         add.add_argument(f"--territory-{lang}", default="", help=f"its name in {lang}")
     add.add_argument("--parent", default="", help="the id of the office above it")
     add.add_argument("--kato", default="", help="the territory's 9-digit KATO code")
+    add.add_argument("--unit", default="", help="the id of its territory unit (issue 13)")
     add.set_defaults(run=_add)
     listing = actions.add_parser("list", help="list the offices and their holders")
     listing.set_defaults(run=_list)
@@ -57,7 +59,8 @@ def _print(office: Office, as_json: bool) -> None:
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     names = {lang: text for lang in LANGUAGES if (text := getattr(args, f"territory_{lang}"))}
     fields = OfficeFields(level=AkimLevel(args.level), territory=args.territory,
-                          territories=names, parent=args.parent, kato=args.kato)  # fmt: skip
+                          territories=names, parent=args.parent, kato=args.kato,
+                          unit=args.unit)  # fmt: skip
     office = with_usecases(
         settings, lambda cases: offices.add(cases, args.office_id, fields, by=BY_SHELL)
     )
@@ -111,15 +114,18 @@ DISTRICTS = (
 async def ensure_almaty(cases: UseCases) -> None:
     """Almaty's city office (`almaty`) and its districts (`almaty-almaly`...), each with a
     holder: added the first time, left as they are after (the demo's meeting belongs to
-    `almaty-almaly`)."""
+    `almaty-almaly`). Each is attached to its territory unit of the same id (issue 13),
+    which comes first."""
+    await ensure_almaty_units(cases)
     found = (await offices.ledger(cases)).offices
     city = OfficeFields(level=AkimLevel.CITY_REPUBLICAN, territory="Алматы",
                         territories={"kk": "Алматы", "ru": "Алматы", "en": "Almaty"},
-                        kato="750000000")  # fmt: skip
+                        kato="750000000", unit=ALMATY)  # fmt: skip
     wanted = [(ALMATY, city, "Нұржан Төлегенов")]
     for slug, kk, ru, en, kato, holder in DISTRICTS:
         fields = OfficeFields(level=AkimLevel.LOCAL, territory=kk, parent=ALMATY, kato=kato,
-                              territories={"kk": kk, "ru": ru, "en": en})  # fmt: skip
+                              territories={"kk": kk, "ru": ru, "en": en},
+                              unit=f"{ALMATY}-{slug}")  # fmt: skip
         wanted.append((f"{ALMATY}-{slug}", fields, holder))
     for office_id, fields, holder in wanted:
         if office_id not in found:

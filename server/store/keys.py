@@ -125,6 +125,37 @@ class Keys:
         """Field `events`: how many events the offices' record holds (the writers' guard)."""
         return f"{self.prefix}{{offices}}:count"
 
+    # Territories (issue 13): one stream for every unit's event, and its count (one hash tag)
+
+    def territories(self) -> str:
+        """Every territory unit's event, oldest first: the territories' record."""
+        return f"{self.prefix}{{territories}}:log"
+
+    def territories_count(self) -> str:
+        """Field `events`: how many events the territories' record holds (the writers' guard)."""
+        return f"{self.prefix}{{territories}}:count"
+
+    # Meetings on demand (R2, issue 13): one stream for every demand's event, and its count
+
+    def demands(self) -> str:
+        """Every demand's event, oldest first: their record."""
+        return f"{self.prefix}{{demands}}:log"
+
+    def demands_count(self) -> str:
+        """Field `events`: how many events the demands' record holds (the writers' guard)."""
+        return f"{self.prefix}{{demands}}:count"
+
+    # The annual calendar (R1, issue 13): one stream for every office's calendar, and its count
+    # (no hash tag: a write of it creates or moves the planned meetings too)
+
+    def calendar(self) -> str:
+        """Every calendar's event (planned, moved, cancelled, approved...): their record."""
+        return f"{self.prefix}calendar:log"
+
+    def calendar_count(self) -> str:
+        """Field `events`: how many events the calendar's record holds (the writers' guard)."""
+        return f"{self.prefix}calendar:count"
+
     # The issue pool (issue 12): one stream for every meeting's issues (no hash tag)
 
     def pool(self) -> str:

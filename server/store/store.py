@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 
 from server.store.board import BoardStore
+from server.store.calendar import CalendarStore
 from server.store.client import connect, disconnect, translated
 from server.store.clocks import ClockStore
+from server.store.demands import DemandStore
 from server.store.epochs import Epochs
 from server.store.feeds import FeedStore
 from server.store.intake import IntakeStore
@@ -18,6 +20,7 @@ from server.store.outbox import OutboxStore
 from server.store.pool import PoolStore
 from server.store.record import DurabilityReport, Record
 from server.store.staff import StaffStore
+from server.store.territories import TerritoryStore
 from server.store.tokens import TokenStore
 from server.store.votes import VoteStore
 
@@ -52,6 +55,9 @@ class Store:
         self.feeds = FeedStore(self._redis, keys)  # issue 11: YouTube's chat
         self.offices = OfficeStore(self._redis, keys, self.record)  # issue 12
         self.pool = PoolStore(self._redis, keys, self.record)  # issue 12: the issue pool
+        self.demands = DemandStore(self._redis, keys, self.record)  # issue 13: R2
+        self.territories = TerritoryStore(self._redis, keys, self.record)  # issue 13
+        self.calendar = CalendarStore(self._redis, keys, self.record)  # issue 13: R1
 
     @property
     def durability(self) -> DurabilityReport:

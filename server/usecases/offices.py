@@ -54,8 +54,12 @@ async def _decide(cases: UseCases, decide: Callable[[Ledger], Recorded]) -> Ledg
 
 
 async def add(cases: UseCases, office_id: str, fields: OfficeFields, *, by: str) -> Office:
-    """Add an office (`halyq office add`, the admin page, `POST /api/offices`)."""
+    """Add an office (`halyq office add`, the admin page, `POST /api/offices`); its `unit`,
+    when given, must be a territory unit once there are any (issue 13)."""
     now = cases.clock()
+    units = (await cases.store.territories.territory()).units
+    if fields.unit.strip() and units and fields.unit.strip() not in units:
+        raise InvalidInput(f"unit: no territory unit {fields.unit.strip()[:40]!r}")
     after = await _decide(cases, lambda led: add_office(led.offices, office_id, fields, by=by,
                                                         now=now))  # fmt: skip
     return after.offices[office_id]

@@ -22,12 +22,18 @@ TRIES = 5  # a new issue decided again when another was opened first
 
 
 async def open_issue(
-    cases: UseCases, meeting_id: str, body: Mapping[str, object], *, by: str
+    cases: UseCases,
+    meeting_id: str,
+    body: Mapping[str, object],
+    *,
+    by: str,
+    requests: bool = False,
 ) -> Issue:
     """A problem issue of the meeting's `questions` (approved ones, with those merged into
-    them), with the fields `body` gives; topic and district default to the questions'."""
+    them; with `requests`, new ones too: the commission's, R5), with the fields `body` gives;
+    topic and district default to the questions'."""
     board = (await fold(cases, meeting_id)).board  # NotFound for no such meeting
-    questions = domain.questions_of(board.items, body.get("questions"))
+    questions = domain.questions_of(board.items, body.get("questions"), requests=requests)
     topic, district = domain.default_place(board.items, questions)
     fields = domain.draft({"topic": topic, "district": district, **body})
     store = cases.store.pool

@@ -34,6 +34,7 @@ from server.services import Services
 from server.settings import Settings
 from server.store import StoreUnavailable
 from server.usecases import Rejected, Unconfirmed, act, is_meeting_id, submit
+from server.usecases import calendar as calendar_of
 from server.usecases.pool import overdue as overdue_of
 from server.web.i18n import console_strings
 from server.web.socket_session import SocketSession
@@ -65,6 +66,12 @@ async def console_index(request: Request) -> Response:
     context["channels"] = channels
     # R6 (issue 12): each meeting's due dates missed and issues overdue, flagged on its card.
     context["overdue"] = await overdue_of(services.usecases, meetings)
+    # R1, R5 (issue 13): the calendar's warnings ahead and this year's gaps (`/compliance`).
+    year = calendar_of.now_local(services.usecases).year
+    checked = await calendar_of.compliance(services.usecases, year)
+    names = {u.id: u.name(str(context["lang"])) for u in checked.units.values()}
+    context |= {"warnings": checked.warnings, "gaps": len(checked.gaps), "unit_names": names,
+                "year": year}  # fmt: skip
     return render(request, "console_index.html", context)
 
 

@@ -146,6 +146,7 @@ KEYS: dict[str, Message] = {
     "role_moderator": N_("Moderator"),
     "role_operator": N_("Phone operator"),
     "role_producer": N_("Producer"),
+    "role_commission": N_("Commission member"),
     # console, questions, transparency
     "console_title": N_("Moderation console"),
     "console_index_title": N_("Moderation"),
@@ -210,6 +211,7 @@ KEYS: dict[str, Message] = {
     "channel_phone": N_("phone"),
     "channel_email": N_("e-mail"),
     "channel_sms": N_("SMS"),
+    "channel_request": N_("request form"),
     "channel_staff": N_("moderators"),
     "topic_none": N_("no topic"),
     "topic_roads": N_("roads"),

@@ -13,6 +13,7 @@ from server.services import VIEWER_COOKIE, Services
 from server.usecases import clock, is_meeting_id
 from server.web.i18n import js_strings
 from server.web.player import player_for
+from server.web.requests import collection_context
 from server.web.templating import YEAR, error_page, page_context, remember_language
 
 
@@ -43,6 +44,9 @@ async def meeting_page(request: Request) -> Response:
         "duration": duration,
         "percent": percent,
     }
+    if meeting.status is MeetingStatus.SCHEDULED:  # R5: the request form and what was collected
+        context |= await collection_context(request, meeting) | {"values": {}, "error": ""}
+        context["sent"] = ""
     response = request.app.state.templates.TemplateResponse(request, "meeting.html", context)
     if not request.cookies.get(VIEWER_COOKIE):
         await _give_cookie(request, response, services)

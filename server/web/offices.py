@@ -224,7 +224,7 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str:
 
 def _fields(body: dict[str, Any]) -> OfficeFields:
     """An office's fields from a body: `level`, `territory`, `territories` (an object by
-    language; a form gives `territory_kk`...), `parent`, `kato`."""
+    language; a form gives `territory_kk`...), `parent`, `kato`, `unit` (issue 13)."""
     names = body.get("territories") or {}
     if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
         raise InvalidInput("territories must be an object of texts by language")
@@ -236,7 +236,8 @@ def _fields(body: dict[str, Any]) -> OfficeFields:
         raise InvalidInput(f"level is one of {', '.join(AkimLevel)}")
     return OfficeFields(level=AkimLevel(level), territory=_text(body, "territory"),
                         territories=names, parent=_text(body, "parent", required=False),
-                        kato=_text(body, "kato", required=False))  # fmt: skip
+                        kato=_text(body, "kato", required=False),
+                        unit=_text(body, "unit", required=False))  # fmt: skip
 
 
 # Staff JSON (and the forms of the desk and the console)

@@ -1,8 +1,7 @@
 """The public results page of the finished demo meeting in headless Chromium (issue 12.6): the
 demo started as `make demo` starts it, the page read on a 390 px phone and on a desktop, its
-charts and numbers visible, nothing wider than the screen, no script needed and none blocked.
-
-The lead engineer adds the transcript's, the issues' and the promises' assertions here."""
+charts and numbers visible, the transcript, the issues and the promises on it, nothing wider than
+the screen, no script needed and none blocked."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from moderation import (
     MeetingCreated,
     MeetingEnded,
     MeetingReceptionsSet,
+    MeetingRescheduled,
     MeetingStarted,
     MeetingStatus,
     StartMeeting,
@@ -23,6 +24,7 @@ from moderation import (
     change_meeting,
     create_meeting,
 )
+from moderation.meetings import reschedule
 from tests.moderation._records import NOW, announcement, meeting
 
 
@@ -141,6 +143,7 @@ def test_the_meeting_lifecycle_table_is_exhaustive(
 def test_replaying_the_events_rebuilds_the_meeting() -> None:
     events: list[Event] = [
         create_meeting(announcement(slow_mode_seconds=10.0, slow_mode_burst=3), now=NOW),
+        MeetingRescheduled(at=NOW, starts_at="2026-12-02T11:00:00+05:00"),  # R1 (issue 13)
         MeetingStarted(at=NOW + 1),
         MeetingEnded(at=NOW + 2),
         MeetingReceptionsSet(at=NOW + 3, until="2026-12-05"),  # R6 (issue 12)
@@ -155,6 +158,7 @@ def test_replaying_the_events_rebuilds_the_meeting() -> None:
         level=AkimLevel.LOCAL,
         territory="Алматы, Медеу ауданы",
         planned_minutes=120,
+        starts_at="2026-12-02T11:00:00+05:00",
         status=MeetingStatus.ENDED,
         created_at=NOW,
         started_at=NOW + 1,
@@ -173,3 +177,14 @@ def test_comments_in_the_stream_leave_the_meeting_as_it_was() -> None:
     )
     assert apply(live, comment, meeting_id="medeu") is live
     assert apply(None, comment, meeting_id="medeu") is None
+
+
+def test_r1_a_scheduled_meeting_moves_with_its_calendar_entry_and_no_other() -> None:
+    """Issue 13: a moved calendar entry moves its meeting; its announcement stays (R5)."""
+    moved = reschedule(meeting(MeetingStatus.SCHEDULED), "2026-12-02T11:00:00+05:00", now=NOW)
+    assert moved == MeetingRescheduled(at=NOW, starts_at="2026-12-02T11:00:00+05:00")
+    with pytest.raises(InvalidInput, match="starts_at"):
+        reschedule(meeting(MeetingStatus.SCHEDULED), "", now=NOW)
+    for status in (MeetingStatus.LIVE, MeetingStatus.ENDED):
+        with pytest.raises(InvalidTransition):
+            reschedule(meeting(status), "2026-12-02T11:00:00+05:00", now=NOW)

@@ -161,6 +161,7 @@ def test_the_public_shape_of_an_office() -> None:
         "territories": {"kk": "Алматы", "ru": "Алматы", "en": "Almaty"},
         "parent": None,
         "kato": "750000000",
+        "unit": None,  # issue 13: the territory unit, when the office is attached to one
         "holder": {"name": "Екінші Әкім", "since": "2026-03-01", "until": None},
         "holders": [
             {"name": "Бірінші Әкім", "since": "2024-01-10", "until": "2026-02-28"},

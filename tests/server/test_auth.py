@@ -524,6 +524,11 @@ def test_the_role_table(role: Role, permission: Permission) -> None:
         Role.MODERATOR: {Permission.VIEW_CONSOLE, Permission.MODERATE, Permission.VIEW_AUDIT},
         Role.OPERATOR: {Permission.OPERATE_PHONE, Permission.SEE_CONTACTS, Permission.VIEW_CONSOLE},
         Role.PRODUCER: {Permission.PRODUCE, Permission.VIEW_CONSOLE},
+        Role.COMMISSION: {
+            Permission.VIEW_CONSOLE,
+            Permission.COLLECT_REQUESTS,
+            Permission.ANSWER_DEMANDS,
+        },
     }
     assert may(role, permission) is (permission in expected[role])
     assert may("viewer", permission) is False

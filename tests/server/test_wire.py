@@ -19,6 +19,7 @@ from moderation import (
     MeetingCreated,
     MeetingEnded,
     MeetingReceptionsSet,
+    MeetingRescheduled,
     MeetingStarted,
     Phase,
     PhaseChanged,
@@ -97,6 +98,7 @@ EXAMPLES: list[Event] = [
     QuestionDeferred(at=17, by="b", item="6-0", version=8),
     QuestionTagged(at=18, by="b", item="6-0", version=9, topic="water", district=""),
     MeetingReceptionsSet(at=20, until="2026-12-10"),
+    MeetingRescheduled(at=22, starts_at="2026-12-11T11:00:00+05:00"),  # issue 13
     QuestionEdited(at=19, by="s1", item="6-0", version=2, text="Жаңа", language="kk", held=""),
 ]  # fmt: skip
 
