@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 
 from moderation import CreateMeeting, EndMeeting, Meeting, MeetingStatus, StartMeeting
 from moderation.audiences import meeting_for_viewer
+from server.auth.sessions import form
 from server.services import Services
 from server.usecases import change_meeting, clock, create_meeting, is_meeting_id
 from server.usecases.pool import meeting_deadlines
@@ -102,6 +103,25 @@ async def _find(request: Request) -> Meeting:
 
 async def _json_body(request: Request) -> dict[str, Any]:
     body = await read_json(request, MAX_BODY)
+    if not isinstance(body, dict):
+        raise HTTPException(400, "the body must be a JSON object")
+    return body
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def is_form(request: Request) -> bool:
+    """Whether the body is an urlencoded form (a page's form, sent without script)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
+
+
+async def form_or_json(request: Request, limit: int) -> dict[str, Any]:
+    """A page form's fields, or a JSON object of at most `limit` bytes (400 for anything
+    else): the routes that serve both the pages' forms and scripts."""
+    if is_form(request):
+        return dict(await form(request))
+    body = await read_json(request, limit)
     if not isinstance(body, dict):
         raise HTTPException(400, "the body must be a JSON object")
     return body

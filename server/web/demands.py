@@ -15,39 +15,24 @@ from __future__ import annotations
 from typing import Any
 
 from starlette import status
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from moderation import ModerationError
 from moderation.demands import Answer, Demand
 from server.auth.accounts import Permission
-from server.auth.sessions import current_staff, form, require, services_of, staff_context
+from server.auth.sessions import current_staff, require, services_of, staff_context
 from server.services import VIEWER_COOKIE
 from server.usecases import demands as cases_of
 from server.usecases.offices import ledger
-from server.web.api import read_json
+from server.web.api import form_or_json, is_form
 from server.web.errors import STATUS
 from server.web.templating import YEAR, page_context, render
 
 MAX_BODY = 16 * 1024
-FORM = "application/x-www-form-urlencoded"
 FIELDS = ("office", "unit", "about", "answer", "date", "reason")
 PER_ADDRESS_INTERVAL_MS = 6_000  # an address may ask or support 10 times a minute...
 PER_ADDRESS_BURST = 10  # ...after a burst of 10
-
-
-def _is_form(request: Request) -> bool:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    if _is_form(request):
-        return dict(await form(request))
-    body = await read_json(request, MAX_BODY)
-    if not isinstance(body, dict):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body must be a JSON object")
-    return body
 
 
 def _error(code: int, error: str, detail: str) -> JSONResponse:
@@ -112,16 +97,16 @@ async def _answered(
 ) -> Response:
     """Run `work` (a use case's coroutine) and answer: 303 back to the page or JSON; an error
     is the page again with it (nothing typed is lost) or JSON naming the field."""
-    is_form = _is_form(request)
+    from_page = is_form(request)
     try:
         demand: Demand = await work
     except ModerationError as error:
         code = STATUS.get(type(error), status.HTTP_400_BAD_REQUEST)
         detail = error.detail or error.code
-        if is_form:
+        if from_page:
             return await _page(request, code, detail, body)
         return _error(code, error.code, detail)
-    if is_form:
+    if from_page:
         return RedirectResponse(f"/demands?done={demand.id}#{demand.id}", status.HTTP_303_SEE_OTHER)
     code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return JSONResponse(demand.public(), status_code=code)
@@ -129,14 +114,14 @@ async def _answered(
 
 async def _limited(request: Request, body: dict[str, Any]) -> Response:
     detail = "too many requests from this address; try again in a minute"
-    if _is_form(request):
+    if is_form(request):
         return await _page(request, status.HTTP_429_TOO_MANY_REQUESTS, detail, body)
     return _error(status.HTTP_429_TOO_MANY_REQUESTS, "rate_limited", detail)
 
 
 async def post_demand(request: Request) -> Response:
     """`POST /demands`: `office` (an office's id) or `unit` (in words), and `about`."""
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     supporter, address = _supporter(request)
     if not await _within_limit(request, address):
         return await _limited(request, body)
@@ -160,7 +145,7 @@ async def post_support(request: Request) -> Response:
 @require(Permission.ANSWER_DEMANDS)
 async def post_answer(request: Request) -> Response:
     """`POST /demands/{demand_id}/answer`: the akimat's answer, recorded by staff."""
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     cases = services_of(request).usecases
     demand_id = request.path_params["demand_id"]
     work = cases_of.answer(cases, demand_id, body, by=request.state.staff.name)

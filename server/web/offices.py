@@ -38,12 +38,11 @@ from server.auth.sessions import (
 )
 from server.usecases import offices as cases_of
 from server.usecases.context import UseCases
-from server.web.api import read_json
+from server.web.api import form_or_json, is_form
 from server.web.errors import STATUS
 from server.web.templating import error_page, page_context, render
 
 MAX_BODY = 16 * 1024
-FORM = "application/x-www-form-urlencoded"
 # Who may record and update promises (issue 12.5): the producer, from the desk, or a moderator,
 # from the console (and the admin, who may do everything).
 RECORDERS = (Permission.PRODUCE, Permission.MODERATE)
@@ -196,20 +195,6 @@ async def _actor(request: Request, *permissions: Permission) -> str:
     return staff.name
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    """A JSON object, or a form's fields (the desk's and the console's forms)."""
-    if _is_form(request):
-        return dict(await form(request))
-    body = await read_json(request, MAX_BODY)
-    if not isinstance(body, dict):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body must be a JSON object")
-    return body
-
-
-def _is_form(request: Request) -> bool:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
-
-
 def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str:
     """A text field of the body, or `InvalidInput` naming it."""
     value = body.get(name, "")
@@ -247,7 +232,7 @@ async def post_office(request: Request) -> JSONResponse:
     """`POST /api/offices` {"id", "level", "territory", "territories", "parent", "kato"}:
     201 with the office."""
     by = await _actor(request, Permission.MANAGE_OFFICES)
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     office_id = _text(body, "id").strip()
     office = await cases_of.add(_cases(request), office_id, _fields(body), by=by)
     return JSONResponse(office.public(), status_code=status.HTTP_201_CREATED)
@@ -256,7 +241,7 @@ async def post_office(request: Request) -> JSONResponse:
 async def post_holder(request: Request) -> JSONResponse:
     """`POST /api/offices/{office_id}/holder` {"name", "since": "YYYY-MM-DD"}: the office."""
     by = await _actor(request, Permission.MANAGE_OFFICES)
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     office_id = request.path_params["office_id"]
     name, since = _text(body, "name"), _text(body, "since")
     office = await cases_of.set_holder(_cases(request), office_id, name, since, by=by)
@@ -267,13 +252,13 @@ async def post_promise(request: Request) -> Response:
     """`POST /api/meetings/{meeting_id}/promises` {"what", "due", "promised_by", "question"}:
     201 with the promise as the tracker shows it (a form: 303 back to its `next` page)."""
     by = await _actor(request, *RECORDERS)
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     pledge = Pledge(what=_text(body, "what"), due=_text(body, "due"),
                     promised_by=_text(body, "promised_by", required=False),
                     question=_text(body, "question", required=False))  # fmt: skip
     cases = _cases(request)
     promise = await cases_of.record_promise(cases, request.path_params["meeting_id"], pledge, by=by)
-    if _is_form(request):
+    if is_form(request):
         return _back(body, f"/offices/{promise.office}")
     office = await cases_of.office(cases, promise.office)
     shown = promise.public(office, cases_of.today(cases))
@@ -283,12 +268,12 @@ async def post_promise(request: Request) -> Response:
 async def post_promise_status(request: Request) -> Response:
     """`POST /api/promises/{promise_id}` {"status", "note"}: the promise after the update."""
     by = await _actor(request, *RECORDERS)
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     cases = _cases(request)
     promise = await cases_of.update(cases, request.path_params["promise_id"],
                                     _text(body, "status"), _text(body, "note", required=False),
                                     by=by)  # fmt: skip
-    if _is_form(request):
+    if is_form(request):
         return _back(body, f"/offices/{promise.office}")
     office = await cases_of.office(cases, promise.office)
     return JSONResponse(promise.public(office, cases_of.today(cases)))

@@ -16,7 +16,6 @@ import secrets
 from typing import Any
 
 from starlette import status
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -25,33 +24,19 @@ from moderation.pool import Issue
 from moderation.requests import FIELDS, TOPICS
 from moderation.tagging import districts_of
 from server.auth.accounts import Permission, Staff
-from server.auth.sessions import form, require, services_of, staff_context
+from server.auth.sessions import require, services_of, staff_context
 from server.services import VIEWER_COOKIE
 from server.usecases import Asked, Rejected, Repeated, is_meeting_id
 from server.usecases import requests as cases_of
-from server.web.api import read_json
+from server.web.api import form_or_json, is_form
 from server.web.errors import STATUS
 from server.web.templating import error_page, page_context, render
 
 MAX_BODY = 16 * 1024
-FORM = "application/x-www-form-urlencoded"
 KNOWN_FIELDS = (*FIELDS, "item", "items", "into", "version", "action", "title", "executor",
                 "deadline", "questions", "client_msg_id")  # fmt: skip
 REJECTED_FIELD = {"too_long": "text", "reserved_name": "name"}
 TOLD = frozenset({"reserved_name", "meeting_closed", "unavailable"})  # words without a count
-
-
-def _is_form(request: Request) -> bool:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    if _is_form(request):
-        return dict(await form(request))
-    body = await read_json(request, MAX_BODY)
-    if not isinstance(body, dict):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body must be a JSON object")
-    return body
 
 
 def field_of(detail: str) -> str:
@@ -145,12 +130,12 @@ async def post_request(request: Request) -> Response:
     """`POST /m/{meeting_id}/requests`: a resident's request (R5): fields `text` (required),
     `name`, `district`, `topic` and `client_msg_id` (a retry with it records nothing twice)."""
     meeting = await _meeting(request)
-    is_form = _is_form(request)
+    from_page = is_form(request)
     if meeting is None:
-        if is_form:
+        if from_page:
             return error_page(request, status.HTTP_404_NOT_FOUND, "not_found")
         return _error(status.HTTP_404_NOT_FOUND, "not_found", "no such meeting")
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     key = body.get("client_msg_id") or secrets.token_urlsafe(12)
     if not isinstance(key, str) or not 1 <= len(key) <= 64:
         return _error(status.HTTP_400_BAD_REQUEST, "invalid_input", "client_msg_id: 1-64 chars")
@@ -160,17 +145,17 @@ async def post_request(request: Request) -> Response:
     except ModerationError as error:
         code = STATUS.get(type(error), status.HTTP_400_BAD_REQUEST)
         detail = error.detail or error.code
-        if is_form:
+        if from_page:
             return await _page(request, meeting, code, detail, body)
         return _error(code, error.code, detail)
     if isinstance(outcome, Asked | Repeated):
         item = outcome.id if isinstance(outcome, Asked) else outcome.first.id
-        if is_form:
+        if from_page:
             target = f"/m/{meeting.id}/requests?sent={item}"
             return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
         code = status.HTTP_201_CREATED if isinstance(outcome, Asked) else status.HTTP_200_OK
         return JSONResponse({"id": item, "status": "received"}, status_code=code)
-    return await _refused(request, meeting, outcome, body, is_form=is_form)
+    return await _refused(request, meeting, outcome, body, is_form=from_page)
 
 
 async def _refused(
@@ -231,10 +216,10 @@ async def _console(request: Request, meeting: Meeting, code: int, error: str = "
 async def console_act(request: Request) -> Response:
     """`POST /console/{meeting_id}/requests`: one commission action, by the signed-in member."""
     meeting = await _meeting(request)
-    is_form = _is_form(request)
+    from_page = is_form(request)
     if meeting is None:
         return _error(status.HTTP_404_NOT_FOUND, "not_found", "no such meeting")
-    body = await _body(request)
+    body = await form_or_json(request, MAX_BODY)
     action = body.get("action")
     cases = services_of(request).usecases
     try:
@@ -244,11 +229,11 @@ async def console_act(request: Request) -> Response:
     except ModerationError as error:
         code = STATUS.get(type(error), status.HTTP_400_BAD_REQUEST)
         detail = error.detail or error.code
-        if is_form:
+        if from_page:
             return await _console(request, meeting, code, detail)
         return _error(code, error.code, detail)
     answer = {"issue": done.id} if isinstance(done, Issue) else {"id": done.id}
-    if is_form:
+    if from_page:
         target = f"/console/{meeting.id}/requests?done={next(iter(answer.values()))}"
         return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     return JSONResponse({"action": action, **answer})
