@@ -119,3 +119,33 @@ async def _bearer(request: Request, meeting_id: str, header: str) -> str:
         status.HTTP_403_FORBIDDEN,
         "the bearer token is neither the admin token nor this meeting's producer key",
     )
+
+
+async def admin_or_staff(request: Request, *permissions: Permission) -> str:
+    """Who makes this change (an event's `by`): the admin token (`Authorization: Bearer`), or a
+    signed-in staff member allowed one of `permissions` whose request carries the session's
+    CSRF token (the pool's, the offices' and the promises' routes). 401 without credentials,
+    403 with wrong ones."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, given = header.partition(" ")
+        given, token = given.strip(), services_of(request).settings.admin_token
+        if scheme.lower() != "bearer" or not given:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an admin bearer token is required")
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "the bearer token is not the admin token"
+            )
+        return BY_ADMIN_TOKEN
+    staff = await current_staff(request)
+    if staff is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Authorization: Bearer <admin token>, or a staff session, is required",
+        )
+    refuse_cross_site(request)
+    if not any(staff.may(p) for p in permissions):
+        names = " or ".join(p.value for p in permissions)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {staff.role} role may not {names}")
+    await check_csrf(request, staff)
+    return staff.name

@@ -12,12 +12,10 @@ its CSRF token), which also take the producer's desk's and the console's forms.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette import status
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -26,12 +24,10 @@ from moderation.model import AkimLevel
 from moderation.offices import Office, OfficeFields, find
 from moderation.promises import Pledge, tracker
 from server.auth.accounts import Permission, Staff
-from server.auth.keys import BY_ADMIN_TOKEN
+from server.auth.keys import admin_or_staff
 from server.auth.sessions import (
-    check_csrf,
     current_staff,
     form,
-    refuse_cross_site,
     require,
     services_of,
     staff_context,
@@ -168,33 +164,6 @@ async def _meeting_titles(request: Request, meeting_ids: set[str]) -> dict[str, 
     return titles
 
 
-# Who may change offices and promises
-
-
-async def _actor(request: Request, *permissions: Permission) -> str:
-    """Who makes this change (the events' `by`): the admin token (`Authorization: Bearer`), or
-    a signed-in staff member allowed one of `permissions` whose request carries the session's
-    CSRF token. 401 without credentials, 403 with wrong ones."""
-    header = request.headers.get("authorization")
-    if header is not None:
-        token = services_of(request).settings.admin_token
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an admin bearer token is required")
-        if not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "the bearer token is not the admin's")
-        return BY_ADMIN_TOKEN
-    staff = await current_staff(request)
-    if staff is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in, or send the admin token")
-    refuse_cross_site(request)
-    if not any(staff.may(p) for p in permissions):
-        names = " or ".join(p.value for p in permissions)
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {staff.role} role may not {names}")
-    await check_csrf(request, staff)
-    return staff.name
-
-
 def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str:
     """A text field of the body, or `InvalidInput` naming it."""
     value = body.get(name, "")
@@ -231,7 +200,7 @@ def _fields(body: dict[str, Any]) -> OfficeFields:
 async def post_office(request: Request) -> JSONResponse:
     """`POST /api/offices` {"id", "level", "territory", "territories", "parent", "kato"}:
     201 with the office."""
-    by = await _actor(request, Permission.MANAGE_OFFICES)
+    by = await admin_or_staff(request, Permission.MANAGE_OFFICES)
     body = await form_or_json(request, MAX_BODY)
     office_id = _text(body, "id").strip()
     office = await cases_of.add(_cases(request), office_id, _fields(body), by=by)
@@ -240,7 +209,7 @@ async def post_office(request: Request) -> JSONResponse:
 
 async def post_holder(request: Request) -> JSONResponse:
     """`POST /api/offices/{office_id}/holder` {"name", "since": "YYYY-MM-DD"}: the office."""
-    by = await _actor(request, Permission.MANAGE_OFFICES)
+    by = await admin_or_staff(request, Permission.MANAGE_OFFICES)
     body = await form_or_json(request, MAX_BODY)
     office_id = request.path_params["office_id"]
     name, since = _text(body, "name"), _text(body, "since")
@@ -251,7 +220,7 @@ async def post_holder(request: Request) -> JSONResponse:
 async def post_promise(request: Request) -> Response:
     """`POST /api/meetings/{meeting_id}/promises` {"what", "due", "promised_by", "question"}:
     201 with the promise as the tracker shows it (a form: 303 back to its `next` page)."""
-    by = await _actor(request, *RECORDERS)
+    by = await admin_or_staff(request, *RECORDERS)
     body = await form_or_json(request, MAX_BODY)
     pledge = Pledge(what=_text(body, "what"), due=_text(body, "due"),
                     promised_by=_text(body, "promised_by", required=False),
@@ -267,7 +236,7 @@ async def post_promise(request: Request) -> Response:
 
 async def post_promise_status(request: Request) -> Response:
     """`POST /api/promises/{promise_id}` {"status", "note"}: the promise after the update."""
-    by = await _actor(request, *RECORDERS)
+    by = await admin_or_staff(request, *RECORDERS)
     body = await form_or_json(request, MAX_BODY)
     cases = _cases(request)
     promise = await cases_of.update(cases, request.path_params["promise_id"],

@@ -10,7 +10,6 @@ progress update and merge it into another. Public: `GET /api/issues` (JSON), `GE
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timezone
 from urllib.parse import urlencode
@@ -26,8 +25,8 @@ from moderation.pool import Filters, Issue, IssueStatus, listed
 from recordings.exports import issue_json, issues_csv, issues_json, local
 from recordings.transcript import Question
 from server.auth.accounts import Permission
-from server.auth.keys import BY_ADMIN_TOKEN
-from server.auth.sessions import check_csrf, current_staff, refuse_cross_site, services_of
+from server.auth.keys import admin_or_staff
+from server.auth.sessions import services_of
 from server.usecases import is_meeting_id
 from server.usecases import pool as cases_of
 from server.usecases.context import UseCases
@@ -46,31 +45,8 @@ def _cases(request: Request) -> UseCases:
 
 
 async def editor(request: Request) -> str:
-    """Who changes the pool in this request, as the events' `by`: the admin token, or a
-    signed-in staff member allowed `moderate` whose request carries the CSRF token. 401
-    without credentials, 403 with wrong ones."""
-    header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, given = header.partition(" ")
-        given, token = given.strip(), services_of(request).settings.admin_token
-        if scheme.lower() != "bearer" or not given:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required")
-        if not token or not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, "the bearer token is not the admin token"
-            )
-        return BY_ADMIN_TOKEN
-    staff = await current_staff(request)
-    if staff is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Authorization: Bearer <admin token>, or a staff session, is required",
-        )
-    refuse_cross_site(request)
-    if not staff.may(Permission.MODERATE):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {staff.role} role may not moderate")
-    await check_csrf(request, staff)
-    return staff.name
+    """Who changes the pool in this request: the admin token, or staff allowed `moderate`."""
+    return await admin_or_staff(request, Permission.MODERATE)
 
 
 async def _body(request: Request) -> Mapping[str, object]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.e2e._chromium import CHROMIUM, CHROMIUM_FLAGS, require_chromium
+from tests.helpers import ServerProcess, environment, start_server
 
 
 @pytest.fixture(scope="module")
@@ -20,3 +21,16 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """`halyq demo` (what `make demo` runs) on a data folder of its own, for a module's pages."""
+    require_chromium()
+    folder = tmp_path_factory.mktemp("demo")
+    env = environment(HALYQ_DATA_DIR=str(folder / "data"))
+    server = start_server(folder, "demo", env=env)
+    try:
+        yield server
+    finally:
+        server.stop()

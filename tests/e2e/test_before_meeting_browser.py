@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e._chromium import TRAPS, require_chromium
-from tests.helpers import TIMEOUT, ServerProcess, environment, start_server, wait_until
+from tests.e2e._chromium import TRAPS
+from tests.helpers import TIMEOUT, ServerProcess, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 SHOTS = Path(os.environ.get("HALYQ_TEST_SHOTS", "/tmp/shots"))
@@ -25,19 +24,6 @@ DISTRICT = "almaty-almaly"
 UNVISITED = "almaty-medeu"  # the demo's calendar leaves it unvisited in the last quarter
 EXECUTOR = "Алматы қаласының Жолаушылар көлігі басқармасы"
 REQUEST = "Абай даңғылындағы жаяу жүргіншілер өтпесіне бағдаршам керек"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """`halyq demo` (what `make demo` runs) on a data folder of its own."""
-    require_chromium()
-    folder = tmp_path_factory.mktemp("before-demo")
-    env = environment(HALYQ_DATA_DIR=str(folder / "data"))
-    server = start_server(folder, "demo", env=env)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def password(demo: ServerProcess, name: str) -> str:

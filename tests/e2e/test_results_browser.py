@@ -6,34 +6,20 @@ the screen, no script needed and none blocked."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.cli.demo import RESULTS_ID
-from tests.e2e._chromium import TRAPS, require_chromium
-from tests.helpers import TIMEOUT, ServerProcess, environment, start_server
+from tests.e2e._chromium import TRAPS
+from tests.helpers import TIMEOUT, ServerProcess
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 SHOTS = Path(os.environ.get("HALYQ_TEST_SHOTS", "/tmp/shots"))  # playwright makes the folder
 CHARTS = ("chart-time", "chart-outcomes", "chart-topics", "chart-districts", "chart-channels")
 SIZES = [(390, 844), (1366, 900)]
 SMALLEST_TEXT = 11  # px: a chart's words stay readable on the phone
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """`halyq demo` (what `make demo` runs) on a data folder of its own."""
-    require_chromium()
-    folder = tmp_path_factory.mktemp("results-demo")
-    env = environment(HALYQ_DATA_DIR=str(folder / "data"))
-    server = start_server(folder, "demo", env=env)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def open_results(browser: Any, url: str, width: int, height: int, lang: str) -> Any:
