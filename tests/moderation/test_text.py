@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from moderation import text
 from moderation.text import MAX_COMMENT_CHARS, MAX_NAME_CHARS, clean_name, clean_text, is_blank
 
 BIDI = (
@@ -293,3 +294,9 @@ def test_every_kept_joiner_sits_between_emoji(raw: str) -> None:
             assert 0 < index < len(cleaned) - 1
             assert not cleaned[index - 1].isalnum()
             assert unicodedata.category(cleaned[index + 1]) in ("So", "Cn")
+
+
+def test_the_kept_table_of_invisible_code_points_is_this_pythons_unicodedata() -> None:
+    """The module keeps the scan's result, not the scan (a fifth of a second in every process):
+    the two must agree, or a new Unicode version changed what is invisible."""
+    assert text.invisible_ranges() == text.INVISIBLE_RANGES
