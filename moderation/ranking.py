@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from moderation.candidates import Group, Postings, Shape, Slot, Tables
 from moderation.similarity import (
+    ACTION_WEIGHT,
     DUPLICATE_THRESHOLD,
     GENERIC_WEIGHT,
     PLACE_WEIGHT,
+    PLAIN_WEIGHT,
     WORD_WEIGHT,
     Near,
     Profile,
@@ -22,8 +24,8 @@ from moderation.similarity import (
 # Bounds add weights up in another order than the scorer does: a margin keeps rounding from
 # cutting a question whose score equals the bar.
 MARGIN = 1e-9
-_HEAVIEST_WORD = max(WORD_WEIGHT, GENERIC_WEIGHT)
-_LIGHTEST_WORD = min(WORD_WEIGHT, GENERIC_WEIGHT)
+_HEAVIEST_WORD = max(WORD_WEIGHT, ACTION_WEIGHT, GENERIC_WEIGHT, PLAIN_WEIGHT)
+_LIGHTEST_WORD = min(WORD_WEIGHT, ACTION_WEIGHT, GENERIC_WEIGHT, PLAIN_WEIGHT)
 # Tuning, not exactness: a shape with at most _READ_WHOLE questions in our channels is read
 # whole, choosing channels to skip would cost more; a channel with at most _SMALL questions of
 # a shape is read rather than weighed for skipping.

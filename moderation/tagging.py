@@ -1,5 +1,5 @@
-"""Suggested tags for a resident's question: its topic from Russian and Kazakh keywords, and the
-district of the meeting's territory it names (moderators confirm or change both).
+"""Suggested tags for a resident's question: its topic from Russian, Kazakh and English keywords,
+and the district of the meeting's territory it names (moderators confirm or change both).
 
 Words are compared through `moderation.similarity.normalise`, so Kazakh Latin, Cyrillic and
 look-alike letters all match the same keyword.
@@ -32,6 +32,44 @@ class Topic(enum.StrEnum):
     SAFETY = "safety"
     OTHER = "other"
 
+
+# English words, whole (issue 14): normalised like the rest, so to Cyrillic letters; a whole
+# word cannot take a Russian or Kazakh word for its beginning.
+_ENGLISH = (
+    (
+        "road= roads= pothole= potholes= asphalt= pavement= sidewalk= crossing= crosswalk="
+        " bridge= traffic= junction=",
+        Topic.ROADS,
+    ),
+    ("water= sewage= sewer= sewerage= drinking= tap= pipe= pipes=", Topic.WATER),
+    ("heating= heat= radiator= radiators= boiler= gas=", Topic.HEATING),
+    (
+        "park= parks= courtyard= yard= playground= tree= trees= streetlight= streetlights="
+        " lights= lighting= lamps= rubbish= garbage= trash= bins= litter= snow= bench= benches=",
+        Topic.LANDSCAPING,
+    ),
+    (
+        "bus= buses= route= routes= stop= stops= transport= driver= drivers= minibus=",
+        Topic.TRANSPORT,
+    ),
+    (
+        "flat= flats= apartment= apartments= roof= lift= elevator= entrance= basement= tariff="
+        " tariffs= bills= electricity= power= housing=",
+        Topic.HOUSING,
+    ),
+    (
+        "school= schools= teacher= teachers= pupils= students= kindergarten= kindergartens="
+        " class= classes= lessons=",
+        Topic.EDUCATION,
+    ),
+    (
+        "clinic= clinics= polyclinic= hospital= hospitals= doctor= doctors= ambulance="
+        " medicine= medicines= pharmacy= nurse= health=",
+        Topic.HEALTH,
+    ),
+    ("land= plot= plots= cadastre=", Topic.LAND),
+    ("police= safety= dog= dogs= crime= theft= fire= cameras= fights=", Topic.SAFETY),
+)
 
 # Word beginnings in Russian and Kazakh (Latin Kazakh is normalised to the same).
 _TOPICS = Lexicon(
@@ -95,12 +133,14 @@ _TOPICS = Lexicon(
             Topic.SAFETY,
         ),
         ("деревн водк газет шамамен жолдас дорого= дорогие= дорогая= дороже=", ""),
+        *_ENGLISH,
     )
 )
 
 
 def suggest_topic(text: str) -> Topic:
-    """The topic most of a question's keywords point to (the first named on a tie), or OTHER."""
+    """The topic most of a question's keywords point to (the first named on a tie), or OTHER;
+    in Russian, Kazakh or English."""
     counts: dict[str, int] = {}
     for word in normalise(text).split():
         if topic := _TOPICS.get(word):

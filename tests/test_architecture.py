@@ -30,6 +30,7 @@ STDLIB_OK_IN_DOMAIN = {
     "bisect", "operator",
     "confusable_homoglyphs",  # Unicode's confusables table as data (moderation/names.py)
     "phonenumbers",  # libphonenumber's metadata as data, like rapidfuzz (moderation/contacts.py)
+    "Stemmer",  # Snowball's Russian stemmer, pure computation in C (moderation/morphology.py)
 }  # fmt: skip
 # What the domain may never reach: the network, files, processes, threads, the clock, chance.
 IO_MODULES = {

@@ -108,6 +108,26 @@ def test_every_labelled_question_against_the_others() -> None:
         index.add(f"p{i}", text)
 
 
+def test_a_long_question_sharing_many_words_with_one_earlier_question() -> None:
+    # One earlier question fills ten of the new one's channels: its channels are found from
+    # its terms rather than from the channels' postings (ranking.Plan._filled_by).
+    # Its one term the new question lacks (мост) fills no channel.
+    shared = "дорога школа больница лифт крыша мусор автобус парк газ тротуар на Абая 12"
+    index = QuestionIndex()
+    index.add("long", shared + " мост")
+    index.add("other", "Когда откроют новую поликлинику?")
+    assert_as_brute_force(index, shared + " светофор", LIMITS)
+    assert [item_id for item_id, _ in index.duplicates(shared + " светофор")] == ["long"]
+
+
+def test_a_question_with_two_spellings_of_one_indexed_name() -> None:
+    # "Сейфулина" is alike to the indexed "Сейфуллина", and so to the question's own other
+    # spelling: a stem alike to ours that no indexed question has is passed over.
+    index = QuestionIndex()
+    index.add("e", "Сейфуллина")
+    assert_as_brute_force(index, "Сейфуллина Сейфулина", LIMITS)
+
+
 @pytest.fixture(scope="module")
 def generated() -> tuple[QuestionIndex, list[str]]:
     """3,000 generated questions indexed, and 300 asked after them (about 15% repeats)."""

@@ -39,6 +39,141 @@ def test_different_questions_in_the_labelled_set_are_told_apart() -> None:
     assert rate <= 0.05, f"false-positive rate {rate:.3f} ({counts}), confused: {confused}"
 
 
+# --- issue 14: words, numbers and hours, order, translations -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Почему закрыта школа №25?", "Почему закрыли двадцать пятую школу?"),
+        ("5-ші мектепте жылу жоқ", "Бесінші мектепте жылу жоқ"),
+        ("Автобус 32 не ходит после 21:00", "Автобус 32 не ходит после девяти вечера"),
+        ("Свет отключают с 22.00 до 6.00", "Свет отключают с десяти вечера до шести утра"),
+        ("Свет отключают в 23:00", "Свет отключают в одиннадцать ночи"),
+        ("Садик открывается в 7:30", "Садик открывается в половине восьмого"),
+        ("Мусоровоз приезжает в полвосьмого", "Мусоровоз приезжает в 7.30"),
+        ("Балабақша сағат жеті жарымда ашылады", "Балабақша сағат 7:30-да ашылады"),
+        ("Нет света на Абая 10", "На Абая 10 нет света"),
+        ("Нет воды уже 2 недели на Абая 5", "На Абая 5 нет воды 15 дней"),
+        ("Когда отремонтируют дорогу на улице Абая?", "Абай көшесіндегі жол қашан жөнделеді?"),
+        ("Во дворе не вывозят мусор", "Аулада қоқыс шығарылмайды"),
+    ],
+)
+def test_one_question_written_two_ways_is_a_duplicate(a: str, b: str) -> None:
+    assert similarity(a, b) >= DUPLICATE_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("В школе №25 нет отопления", "В школе №26 нет отопления"),
+        ("Почему закрыли двадцать пятую школу?", "Почему закрыли двадцать шестую школу?"),
+        ("Автобус 12 не ходит после девяти вечера", "Автобус 12 не ходит после десяти вечера"),
+        ("Садик открывается в половине восьмого", "Садик открывается в половине девятого"),
+        ("Свет отключают в 2 ночи", "Свет отключают в 14:00"),
+        ("Абай көшесінде жол бұзылған", "Абай көшесінде шамдар жанбайды"),
+    ],
+)
+def test_another_number_hour_or_problem_is_another_question(a: str, b: str) -> None:
+    assert similarity(a, b) < DUPLICATE_THRESHOLD
+
+
+# --- issue 14, second round: hours with the part of the day, people, units, opposites -------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Соседи шумят до двенадцати ночи", "Соседи шумят до 00:00"),
+        ("Соседи шумят до 24:00", "Соседи шумят до 00:00"),
+        ("Поликлиника работает до трёх часов дня", "Поликлиника работает до 15:00"),
+        ("Обед в поликлинике в 12 дня", "Обед в поликлинике в 12:00"),
+        ("Воду дают только с восьми до десяти вечера", "Вода есть только с 20:00 до 22:00"),
+        ("Су кешкі сегізден онға дейін ғана береді", "Воду дают с 20:00 до 22:00"),
+        ("Автобус 3 не ходит после десяти вечера", "Автобус 3 кешкі оннан кейін жүрмейді"),
+        ("Вечером в 9 гаснут фонари", "Фонари гаснут в 21:00"),
+        ("Кешкі сағат онда жарық сөнеді", "Свет гаснет в 22:00"),
+    ],
+)
+def test_the_part_of_the_day_sets_the_hour_on_its_side_and_across_a_range(a: str, b: str) -> None:
+    assert similarity(a, b) >= DUPLICATE_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Свет отключают в восемь вечера", "Свет отключают в восемь утра"),
+        ("Кешкі сағат тоғызда жарық сөнеді", "Кешкі сағат онда жарық сөнеді"),
+        # "кешкі" stands before its hour: the bus number before it stays 3
+        ("Автобус 3 кешкі оннан кейін жүрмейді", "Автобус 15 кешкі оннан кейін жүрмейді"),
+    ],
+)
+def test_another_part_of_the_day_or_hour_stays_another_question(a: str, b: str) -> None:
+    assert similarity(a, b) < DUPLICATE_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (
+            "Добрый вечер, уважаемый Ерлан Болатович! Меня зовут Галина Петровна, я живу в доме"
+            " 5 на Гоголя. Когда починят лифт? Заранее благодарю",
+            "Когда починят лифт на Гоголя 5?",
+        ),
+        ("Болатович, когда починят лифт на Гоголя 5?", "Когда починят лифт на Гоголя 5?"),
+        ("Меня зовут Айгуль. Когда починят лифт на Гоголя 5?", "Лифт на Гоголя 5 когда починят?"),
+        (
+            "Құрметті Ерболат Асылбекұлы! Менің атым Айгүл. Аулада балалар алаңы қашан салынады?",
+            "Аулада балалар алаңы қашан салынады?",
+        ),
+    ],
+)
+def test_greetings_introductions_and_thanks_do_not_count(a: str, b: str) -> None:
+    assert similarity(a, b) >= DUPLICATE_THRESHOLD
+
+
+def test_a_floor_or_a_distance_is_no_address() -> None:
+    # a house or a route number tells where; the floor one lives on does not
+    assert similarity(
+        "Лифт не работает на Гоголя 5", "Гоголя 5: лифт не работает, живу на 9 этаже"
+    ) >= (DUPLICATE_THRESHOLD)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (
+            "Когда откроют поликлинику в Турксибском районе?",
+            "Когда закроют поликлинику в Турксибском районе?",
+        ),
+        ("Во дворе нужны новые скамейки", "Во дворе старые скамейки"),
+    ],
+)
+def test_opposite_concepts_are_two_questions(a: str, b: str) -> None:
+    assert similarity(a, b) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("На улице Абая не убирают снег", "Qar tazalanbaidy Abai koshesinde"),
+        ("Три дня нет горячей воды", "Ystyq su joq 3 kun boiy"),
+        ("На нашей улице не горят фонари", "Köşemızde şamdar janbaidy"),
+        ("Біздің домда свет жоқ", "Үйімізде жарық жоқ"),
+        ("Qalada avtobus sirek jüredi", "Қалада автобус сирек жүреді"),  # q: a Kazakh word
+        ("Mektebımızde mūğalım jetıspeidı", "Мектепте мұғалімдер жетіспейді"),
+    ],
+)
+def test_latin_kazakh_and_mixed_speech_meet_the_same_concepts(a: str, b: str) -> None:
+    assert similarity(a, b) >= DUPLICATE_THRESHOLD
+
+
+def test_half_a_word_with_no_hour_after_it_stays_a_word() -> None:
+    # "половина" before a word that is no number, "пол" alone: nothing is read as an hour
+    assert normalise("половина детей") == "половина детеи"
+    assert similarity("Половина детей без мест в садике", "Пол в садике холодный") < 0.5
+
+
 # --- duplicates() ---------------------------------------------------------------------------
 
 EARLIER = [
@@ -130,6 +265,11 @@ def test_spellings_of_one_text_share_a_skeleton(
 def test_normalise_keeps_digits_and_drops_punctuation_and_emoji() -> None:
     assert normalise("Автобус №32, 5мкр!!! 😡👍 (срочно)") == "автобус 32 5 мкр срочно"
     assert normalise("🙏🙏🙏 ... !!!") == ""
+
+
+def test_a_word_that_folds_to_nothing_is_no_word() -> None:
+    assert normalise("ъ Ь") == ""
+    assert similarity("Ъ", "Ъ") == 0.0
 
 
 def test_russian_and_kazakh_stay_apart_where_they_differ() -> None:

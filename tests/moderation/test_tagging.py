@@ -120,6 +120,35 @@ def test_every_topic_has_three_russian_and_three_kazakh_examples() -> None:
         assert len(TOPIC_EXAMPLES[topic]) >= 6, topic
 
 
+ENGLISH_EXAMPLES = {
+    Topic.ROADS: "When will the potholes on Abay street be fixed?",
+    Topic.WATER: "There is no drinking water in our village",
+    Topic.HEATING: "The radiators are cold, when will the heating come on?",
+    Topic.LANDSCAPING: "The rubbish bins in our courtyard are never emptied",
+    Topic.TRANSPORT: "Bus 32 comes once an hour, please add buses to the route",
+    Topic.HOUSING: "The lift in our block of flats has been broken for a month",
+    Topic.EDUCATION: "Our school has no teachers of physics",
+    Topic.HEALTH: "You cannot get an appointment with a doctor at the clinic",
+    Topic.LAND: "When will I get the land plot I applied for?",
+    Topic.SAFETY: "Stray dogs attack children, where are the police?",
+}
+
+
+@pytest.mark.parametrize(("topic", "text"), ENGLISH_EXAMPLES.items())
+def test_topic_is_suggested_from_english_keywords(topic: Topic, text: str) -> None:
+    """Issue 14: an English question gets the topic its Russian and Kazakh versions get."""
+    assert suggest_topic(text) == topic
+
+
+def test_a_question_in_three_languages_gets_one_topic() -> None:
+    versions = (
+        "В поликлинике номер 5 не хватает врачей",
+        "5-ші емханада дәрігерлер жетіспейді",
+        "Clinic number 5 does not have enough doctors",
+    )
+    assert {suggest_topic(text) for text in versions} == {Topic.HEALTH}
+
+
 def test_a_longer_word_wins_over_its_beginning() -> None:
     assert suggest_topic("Водитель автобуса грубит") == Topic.TRANSPORT  # not вод-, water
     assert suggest_topic("Участковый не приходит") == Topic.SAFETY  # not участок, land
