@@ -10,7 +10,7 @@ import dataclasses
 import enum
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, get_origin, get_type_hints
 
 from moderation import (
@@ -62,15 +62,41 @@ def decode_event(kind: str, data: str) -> Event:
     if cls is None:
         raise ValueError(f"unknown event kind {kind!r}")
     raw = json.loads(data)
-    values = {name: _typed(hint, raw[name]) for name, hint in _hints(cls).items() if name in raw}
+    values = {
+        name: raw[name] if convert is None else convert(raw[name])
+        for name, convert in _converters(cls)
+        if name in raw
+    }
     return cls(**values)
+
+
+# Per event class, each field and what turns its JSON value into the field's type (None: the
+# value as JSON gives it). Worked out once per class: a console's first open folds every event
+# of the meeting, tens of thousands of them (issue 14).
+_CONVERTERS: dict[type, tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+
+
+def _converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    if cls not in _CONVERTERS:
+        _CONVERTERS[cls] = tuple((name, _converter(hint)) for name, hint in _hints(cls).items())
+    return _CONVERTERS[cls]
+
+
+def _converter(hint: Any) -> Callable[[Any], Any] | None:
+    if get_origin(hint) is tuple:
+        return tuple
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint
+    if hint is float:
+        return float  # JSON writes 2.0 as 2.0, but an older writer may have written 2
+    return None
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
 def _hints(cls: type) -> dict[str, Any]:
-    """The event's field types, resolved once per class."""
+    """The dataclass's field types, resolved once per class."""
     if cls not in _HINTS:
         names = {f.name for f in dataclasses.fields(cls)}
         _HINTS[cls] = {name: hint for name, hint in get_type_hints(cls).items() if name in names}
@@ -78,13 +104,8 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _typed(hint: Any, value: Any) -> Any:
-    if get_origin(hint) is tuple:
-        return tuple(value)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(value)
-    if hint is float and isinstance(value, int):
-        return float(value)
-    return value
+    convert = _converter(hint)
+    return value if convert is None else convert(value)
 
 
 def _plain(value: object) -> object:

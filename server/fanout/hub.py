@@ -49,6 +49,10 @@ DUTY = 0.5  # while busy, fan-out takes at most this share of the time; the rest
 # (`gc.freeze`; reference counting still frees it), so no full collection scans it while
 # holding the event loop.
 FREEZE_AFTER = 5000
+# A console's page asks for its meeting's board to be folded while the browser loads the
+# page's scripts (issue 14: 20,000 items take a good part of a second to fold); a board so
+# folded is kept this long for the socket that is coming, then dropped if no console came.
+WARM_FOR = 30.0
 CHECK_EVERY = 1.0  # seconds between two looks at the record's epoch and ids (FLT-6: within 5 s)
 SEAMS = 32  # batches read before the record is looked at again, however soon
 FILL_TRIES = 3  # window fills a catch-up waits for before it gives up and says reload
@@ -160,6 +164,9 @@ class Feed:
         self.position = "0-0"
         self.members: dict[Audience, set[Connection]] = {}
         self.board: Board | None = None  # folded while an audience that reads it has members
+        self._folding: asyncio.Task[None] | None = None  # the fold every caller waits for
+        self._warm_until = 0.0  # a board folded ahead of its console is kept until then
+        self.closed = False  # the hub is closing: the reader stops at its next look
         self.hidden: set[str] = set()  # comments hidden now: catch-up leaves their text out
         self.ready = asyncio.Event()
         self.failure: BaseException | None = None
@@ -212,12 +219,12 @@ class Feed:
             self.hub.sweeper.left()
         if not members:
             del self.members[audience]
-            if not any(a.board for a in self.members):
+            if not any(a.board for a in self.members) and time.monotonic() > self._warm_until:
                 self.board = None  # rebuilt from the record when such an audience comes again
 
     async def _run(self) -> None:
         backoff = 0.1
-        while not self._idle_for_long():
+        while not self.closed and not self._idle_for_long():
             try:
                 await self._look_at_record()
                 entries = await self._next_batch()
@@ -235,6 +242,7 @@ class Feed:
                 backoff = min(backoff * 2, 2.0)
                 continue
             self.hub.clear_problem(f"feed {self.meeting_id}")
+            self._drop_cold_board()
             if entries:
                 await self._dispatch(entries)
         self.hub.forget(self)
@@ -401,7 +409,32 @@ class Feed:
 
     async def fold_board(self) -> None:
         """Fold the board as of `position` from the record, when the first audience that
-        reads it comes (another may build it meanwhile: then that one is kept)."""
+        reads it comes; callers meanwhile (a second console, the page's `warm`) share the one
+        fold."""
+        if self.board is not None:
+            return
+        if self._folding is None or self._folding.done():
+            self._folding = asyncio.get_running_loop().create_task(self._fold_board())
+            self._folding.add_done_callback(_retrieved)
+        await asyncio.shield(self._folding)
+
+    def warm(self) -> None:
+        """Start folding the board for a console whose page was just served (its socket comes
+        a few hundred ms later), and keep it `WARM_FOR` seconds for that socket."""
+        self._warm_until = time.monotonic() + WARM_FOR
+        if self.board is None and (self._folding is None or self._folding.done()):
+            self._folding = asyncio.get_running_loop().create_task(self._fold_board())
+            self._folding.add_done_callback(_retrieved)
+
+    def _drop_cold_board(self) -> None:
+        """A board warmed for a console that never came is dropped (a board audience's
+        leaving drops it too: `leave`)."""
+        if self.board is None or any(a.board for a in self.members):
+            return
+        if time.monotonic() > self._warm_until:
+            self.board = None
+
+    async def _fold_board(self) -> None:
         board = Board()
         folded: str | None = None
         while self.board is None:
@@ -420,6 +453,13 @@ class Feed:
             folded = chunk[-1][0] if chunk else target
 
 
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """A fold nobody waits for any more may fail (the store away): its error is the next
+    caller's to meet, not a "never retrieved" warning."""
+    if not task.cancelled():
+        task.exception()
+
+
 class Hub:
     """All feeds of this process."""
 
@@ -436,6 +476,19 @@ class Hub:
         """Attach `conn` to the meeting's feed as one of `audience`, starting the feed if needed
         (and folding the board, if the audience reads it)."""
         self.sweeper.moved()
+        feed = await self._started(meeting_id)
+        if audience.board:
+            feed.members.setdefault(audience, set())  # keeps the feed from idling meanwhile
+            try:
+                await feed.fold_board()
+            except BaseException:
+                feed.leave(conn, audience)
+                raise
+        feed.members.setdefault(audience, set()).add(conn)
+        return Subscription(feed, conn, audience)
+
+    async def _started(self, meeting_id: str) -> Feed:
+        """The meeting's feed in this process, started if it was not."""
         feed = self._feeds.get(meeting_id)
         if feed is None:
             feed = self._feeds[meeting_id] = Feed(self, meeting_id)
@@ -448,15 +501,12 @@ class Hub:
             await feed.ready.wait()
             if feed.failure is not None:
                 raise StoreUnavailable(str(feed.failure))
-        if audience.board:
-            feed.members.setdefault(audience, set())  # keeps the feed from idling meanwhile
-            try:
-                await feed.fold_board()
-            except BaseException:
-                feed.leave(conn, audience)
-                raise
-        feed.members.setdefault(audience, set()).add(conn)
-        return Subscription(feed, conn, audience)
+        return feed
+
+    async def warm(self, meeting_id: str) -> None:
+        """Fold the meeting's board ahead of a console's socket (`Feed.warm`): its page asks,
+        so the socket's hello need not wait for all of the fold (issue 14)."""
+        (await self._started(meeting_id)).warm()
 
     async def meeting(self, meeting_id: str) -> Meeting | None:
         """The meeting as this process's feed knows it, else from the store (one round trip
@@ -497,11 +547,16 @@ class Hub:
 
     async def close(self) -> None:
         self.sweeper.stop()
-        tasks = [feed.task for feed in self._feeds.values() if feed.task is not None]
+        feeds = self._feeds.values()
+        for feed in feeds:
+            # A cancel that lands inside redis-py's blocking read can be lost (the read ends in
+            # a connection error, which the reader retries): the flag stops it all the same.
+            feed.closed = True
+        tasks = [t for feed in feeds for t in (feed.task, feed._folding) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, StoreUnavailable):
                 await task
         self._feeds.clear()
 

@@ -204,3 +204,31 @@ async def test_a_slow_consumer_in_one_audience_does_not_hold_up_another(
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+async def test_a_board_warmed_by_the_console_page_is_the_board_its_socket_joins(
+    store: Store, live_meeting: Meeting
+) -> None:
+    """Issue 14: a console's page has the hub fold the board while the browser loads it; two
+    pages share one fold, the board keeps folding what comes meanwhile, and the socket that
+    comes joins it, as of its position."""
+    first = await say(store, live_meeting, 1, "Бірінші пікір")
+    hub = Hub(store, Metrics(), max_delay=0.05)
+
+    async def send(text: str) -> None:
+        del text
+
+    try:
+        await asyncio.gather(hub.warm(live_meeting.id), hub.warm(live_meeting.id))
+        second = await say(store, live_meeting, 2, "Екінші пікір")
+        conn = Connection(send, 1 << 20, lambda: None, None)
+        joined = await hub.join(live_meeting.id, conn, BY_NAME["staff"])
+        await wait_for(lambda: second in joined.board().items, what="the comment after warming")
+        assert first in joined.board().items
+        joined.leave()
+        # Left within its warm time, the board stays for the next socket of a reloaded page.
+        again = await hub.join(live_meeting.id, conn, BY_NAME["staff"])
+        assert {first, second} <= set(again.board().items)
+        again.leave()
+    finally:
+        await hub.close()
