@@ -113,6 +113,9 @@ class Console:
                 raw = await self.ws.recv()
                 now_ns = time.time_ns()  # before decoding: the frame is here now
                 frame = json.loads(raw)
+                if frame.get("type") == "page":  # the rest of the snapshot (issue 14)
+                    self._take_items(frame.get("items", []), now_ns)
+                    continue
                 if frame.get("type") != "events":
                     continue
                 in_window = self.window is not None and (

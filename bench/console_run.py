@@ -59,11 +59,13 @@ class ConsoleScenario:
     load: Scenario = field(default_factory=lambda: Scenario(viewers=0, rate=500.0))
     consoles: int = 2
     earlier_questions: int = 0  # asked through `submit` before the consoles open (bench.seed)
+    earlier_comments: int = 0  # posted the same way after them (issue 14: 20,000 earlier items)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self.load) | {
             "consoles": self.consoles,
             "earlier_questions": self.earlier_questions,
+            "earlier_comments": self.earlier_comments,
         }
 
 
@@ -123,19 +125,23 @@ class ConsoleScenarioResult:
         }
 
 
-def seed_questions(server: ServerProcess, count: int, cpus: str | None) -> dict[str, float]:
-    """`python -m bench.seed`: `count` earlier questions in the meeting, through `submit`;
-    returns how many were asked, in how many seconds, and how many got a duplicate."""
+def seed_questions(
+    server: ServerProcess, count: int, cpus: str | None, comments: int = 0
+) -> dict[str, float]:
+    """`python -m bench.seed`: `count` earlier questions in the meeting, then `comments` earlier
+    comments, through `submit`; returns how many were asked and posted, in how many seconds,
+    and how many questions got a duplicate."""
     meeting = server.path.rsplit("/", 1)[1]
     command = [sys.executable, "-m", "bench.seed", "--data-dir", str(server.workdir / "data"),
-               "--meeting", meeting, "--questions", str(count)]  # fmt: skip
+               "--meeting", meeting, "--questions", str(count),
+               "--comments", str(comments)]  # fmt: skip
     done = subprocess.run(
         pinned(command, cpus),
         cwd=ROOT,
         env=server_environment(),
         capture_output=True,
         text=True,
-        timeout=max(600, count // 10),
+        timeout=max(600, (count + comments) // 10),
         check=False,
     )
     if done.returncode != 0:
@@ -234,9 +240,13 @@ async def _drive(
     password = secrets.token_urlsafe(18)
     await asyncio.to_thread(add_moderator, server, BENCH_USER, password)
     seeded: dict[str, float] = {}
-    if scenario.earlier_questions:
+    if scenario.earlier_questions or scenario.earlier_comments:
         seeded = await asyncio.to_thread(
-            seed_questions, server, scenario.earlier_questions, load.gen_cpus
+            seed_questions,
+            server,
+            scenario.earlier_questions,
+            load.gen_cpus,
+            scenario.earlier_comments,
         )
     consoles = await _start_consoles(server, scenario, password)
     generators: list[Generator] = []
@@ -303,6 +313,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--earlier-questions", type=int, default=0, help="questions asked before the window (0)"
     )
+    parser.add_argument(
+        "--earlier-comments", type=int, default=0, help="comments posted before the window (0)"
+    )
     add_placement_arguments(parser)
     return parser
 
@@ -317,7 +330,10 @@ def _scenario(args: argparse.Namespace) -> ConsoleScenario:
         per_connection=args.per_connection,
     )
     return ConsoleScenario(
-        load=placed(load, args), consoles=args.consoles, earlier_questions=args.earlier_questions
+        load=placed(load, args),
+        consoles=args.consoles,
+        earlier_questions=args.earlier_questions,
+        earlier_comments=args.earlier_comments,
     )
 
 

@@ -1,9 +1,11 @@
-"""Earlier questions for a scenario: `python -m bench.seed --data-dir D --meeting ID --questions N`.
+"""Earlier items for a scenario: `python -m bench.seed --data-dir D --meeting ID --questions N
+[--comments M]`.
 
 Asks N questions of the realistic generator (`bench.questions`) in a running server's meeting,
 through the `submit` use case as every channel does (so each gets its duplicate suggestions
-against the ones before it), joining the server's embedded Redis as a guest. It prints JSON:
-how many were asked, in how many seconds, and how many were suggested a duplicate.
+against the ones before it), then posts M comments the same way (issue 14: a board of 20,000
+items, 5,000 of them questions), joining the server's embedded Redis as a guest. It prints JSON:
+how many were asked and posted, in how many seconds, and how many were suggested a duplicate.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ import time
 from pathlib import Path
 
 from bench.questions import questions
-from moderation import AskQuestion, Submission
+from moderation import AskQuestion, PostComment, Submission
 from server.store import Store
 from server.store.embedded import EmbeddedRedis
-from server.usecases import Asked, UseCases, submit
+from server.usecases import Asked, Held, Posted, UseCases, submit
 
 CONCURRENCY = 16  # asks in flight: Redis fsyncs them together
 
 
 async def seed(
-    url: str, meeting_id: str, count: int, *, prefix: str = "halyq:"
+    url: str, meeting_id: str, count: int, *, comments: int = 0, prefix: str = "halyq:"
 ) -> dict[str, float]:
     store = Store(url, prefix)
     try:
@@ -47,9 +49,20 @@ async def seed(
             items = await store.board.items(meeting_id, [outcome.id])
             similar += bool(items[outcome.id].similar)
 
+        async def post(number: int) -> None:
+            what = PostComment(client_msg_id=f"seed-c{number}", name="Тұрғын",
+                               text=f"Пікір {number}: рақмет, жақсы кездесу")  # fmt: skip
+            outcome = await submit(cases, meeting, Submission(what=what, sender=f"c{number}"))
+            assert isinstance(outcome, Posted | Held), outcome
+
         for start in range(0, count, CONCURRENCY):
             await asyncio.gather(*(ask(n) for n in range(start, min(count, start + CONCURRENCY))))
-        return {"asked": count, "seconds": time.perf_counter() - began, "with_similar": similar}
+        for start in range(0, comments, CONCURRENCY):
+            await asyncio.gather(
+                *(post(n) for n in range(start, min(comments, start + CONCURRENCY)))
+            )
+        seconds = time.perf_counter() - began
+        return {"asked": count, "posted": comments, "seconds": seconds, "with_similar": similar}
     finally:
         await store.close()
 
@@ -59,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True, help="the server's data folder")
     parser.add_argument("--meeting", required=True)
     parser.add_argument("--questions", type=int, required=True)
+    parser.add_argument("--comments", type=int, default=0, help="comments after them (0)")
     args = parser.parse_args(argv)
     with EmbeddedRedis(args.data_dir) as redis:
-        result = asyncio.run(seed(redis.url, args.meeting, args.questions))
+        result = asyncio.run(seed(redis.url, args.meeting, args.questions, comments=args.comments))
     print(json.dumps(result))
     return 0
 

@@ -73,6 +73,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", index.index, name="index"),
         Route("/m/{meeting_id}", meeting.meeting_page, name="meeting"),
+        Route("/m/{meeting_id}/calendar.ics", meeting.meeting_ics, methods=["GET"]),
         WebSocketRoute("/ws/meetings/{meeting_id}", viewer_socket, name="viewer_socket"),
         Route("/api/meetings", api.list_meetings, methods=["GET"]),
         Route("/api/meetings", api.post_meeting, methods=["POST"]),
@@ -128,6 +129,7 @@ def routes() -> list[BaseRoute]:
         Route("/console/{meeting_id}", console.console_page, name="console"),
         Route("/producer/{meeting_id}", producer.producer_page, name="producer"),
         Route("/console/{meeting_id}/audit", audit.audit_page, name="audit"),
+        Route("/console/{meeting_id}/audit.csv", audit.audit_csv, methods=["GET"]),
         WebSocketRoute("/ws/console/{meeting_id}", console.console_socket, name="console_socket"),
         Route("/m/{meeting_id}/transparency", transparency.transparency_page, name="transparency"),
         Route("/api/meetings/{meeting_id}/transparency", transparency.transparency_json),

@@ -12,8 +12,12 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from moderation.board import question_item
+from moderation.events import CommentHeld, CommentPosted, QuestionAsked
+from moderation.model import Channel, HoldReason
 from server.auth.accounts import Role, Session, User, hash_password
 from server.store import Store
+from server.store.record import Refused, Write
 from tests.helpers import TIMEOUT, LiveServer, catch_up, recv_json, recv_until
 
 PASSWORD = "correct horse battery staple"
@@ -62,6 +66,12 @@ class Console:
         self.hello = await recv_json(self.ws)
         assert self.hello["type"] == "hello", self.hello
         self.items = {item["id"]: item for item in self.hello["items"]}
+        more = self.hello["more"]
+        while more:  # issue 14: the rest of the snapshot comes in `page` frames, before events
+            page = await recv_json(self.ws)
+            assert page["type"] == "page", page
+            self.items |= {item["id"]: item for item in page["items"]}
+            more = page["more"]
         return self
 
     def take(self, frame: dict[str, Any]) -> None:
@@ -125,3 +135,44 @@ async def ask(ws: ClientConnection, client_msg_id: str, text: str, **extra: str)
     ack, _ = await recv_until(ws, lambda f: f.get("client_msg_id") == client_msg_id)
     assert (ack["type"], ack["status"]) == ("ack", "pending"), ack
     return str(ack["id"])
+
+
+SEED_BATCH = 500  # events in one atomic write: 20,000 items take a few seconds
+
+
+async def seed_board(
+    store: Store,
+    meeting_id: str,
+    *,
+    questions: int,
+    comments: int,
+    held: int = 0,
+    start: int = 1_700_000_000_000,
+) -> None:
+    """A board seeded in bulk straight into the record (as `submit` writes each item: the
+    event, and for a question its item): `questions` new questions, oldest first, numbered
+    `Q<n>`, then `comments` comments (`held` of them held by the first filter), one ms apart."""
+    events: list[CommentPosted | CommentHeld | QuestionAsked] = []
+    for n in range(questions):
+        fields = _fields(f"sq{n}", f"Q{n}: когда отремонтируют дорогу на улице {n}?", start + n)
+        events.append(QuestionAsked(**fields))
+    for n in range(comments):
+        fields = _fields(f"sc{n}", f"C{n}: комментарий жителя номер {n}", start + questions + n)
+        if n < held:
+            events.append(CommentHeld(**fields, reason=HoldReason.LINK))
+        else:
+            events.append(CommentPosted(**fields))
+    for begin in range(0, len(events), SEED_BATCH):
+        write = Write()
+        for event in events[begin : begin + SEED_BATCH]:
+            at = store.record.append(write, meeting_id, event)
+            if isinstance(event, CommentHeld):
+                store.board.count_held(write, meeting_id, event.reason)
+            if isinstance(event, QuestionAsked):
+                store.board.create(write, meeting_id, at, question_item("", event))
+        assert not isinstance(await store.record.run(write), Refused)
+
+
+def _fields(key: str, text: str, at: int) -> dict[str, Any]:
+    return {"at": at, "channel": Channel.WEB, "client_msg_id": key, "viewer": key,
+            "name": "Тұрғын", "text": text}  # fmt: skip

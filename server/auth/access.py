@@ -58,6 +58,7 @@ PUBLIC_ROUTES = frozenset(
     {
         "/",
         "/m/{meeting_id}",
+        "/m/{meeting_id}/calendar.ics",
         "/ws/meetings/{meeting_id}",
         "GET /api/meetings",
         "/api/meetings/{meeting_id}",
@@ -109,6 +110,7 @@ PUBLIC_ROUTES = frozenset(
 POLICIES: dict[str, Policy] = {
     "/": PUBLIC,
     "/m/{meeting_id}": PUBLIC,
+    "/m/{meeting_id}/calendar.ics": PUBLIC,  # one meeting to add to a calendar (issue 14)
     "/ws/meetings/{meeting_id}": PUBLIC,
     "GET /api/meetings": PUBLIC,
     "POST /api/meetings": ADMIN_TOKEN,
@@ -124,6 +126,7 @@ POLICIES: dict[str, Policy] = {
     "/console": staff(Permission.VIEW_CONSOLE),
     "/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
     "/console/{meeting_id}/audit": staff(Permission.VIEW_AUDIT),
+    "/console/{meeting_id}/audit.csv": staff(Permission.VIEW_AUDIT),  # issue 14
     "/ws/console/{meeting_id}": staff(Permission.VIEW_CONSOLE),
     "/m/{meeting_id}/transparency": PUBLIC,
     "/api/meetings/{meeting_id}/transparency": PUBLIC,

@@ -8,6 +8,7 @@ session with `view_console`; every command is checked against the session and th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 
@@ -18,7 +19,9 @@ from starlette.websockets import WebSocket
 
 from moderation import CommentPosted, Meeting, ModerationError, PostComment, Submission
 from moderation.audiences import for_staff, meeting_for_viewer
-from moderation.model import STAFF_REASONS, Item
+from moderation.board import Board
+from moderation.model import STAFF_REASONS, Item, ItemKind, ItemStatus
+from moderation.rundown import rundown
 from moderation.tagging import Topic, districts_of
 from server.auth.accounts import Permission, Role, Staff
 from server.auth.sessions import (
@@ -49,6 +52,9 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_MEETING = 4404
 STAFF_OUTBOX = 8 << 20  # a console holds every item; its backlog may be larger than a viewer's
 ENCODE_SLICE = 500  # items encoded between two looks at other work (a few ms)
+FIRST_PAGE = 100  # items of each lane in the hello: more than a first screen shows (issue 14)
+PAGE_SIZE = 2000  # items in each `page` frame after the hello
+LANES = ("incoming", "approved", "on_air", "comments", "done")
 
 
 # Pages
@@ -116,6 +122,7 @@ async def console_page(request: Request) -> Response:
     if not isinstance(found, Meeting):
         return found
     staff: Staff = request.state.staff
+    _warm(request.app.state.services, found.id)
     context = page_context(request) | staff_context(staff)
     config = {
         "socket": f"/ws/console/{found.id}",
@@ -131,6 +138,47 @@ async def console_page(request: Request) -> Response:
     return render(request, "console.html", context)
 
 
+_WARMING: set[asyncio.Task[None]] = set()  # kept until done (the loop holds tasks weakly)
+
+
+def _warm(services: Services, meeting_id: str) -> None:
+    """Have the hub fold the board while the browser loads the page: the socket's hello then
+    waits for less of it (issue 14: 20,000 items open in under a second)."""
+    task = asyncio.get_running_loop().create_task(_warm_quietly(services, meeting_id))
+    _WARMING.add(task)
+    task.add_done_callback(_WARMING.discard)
+
+
+async def _warm_quietly(services: Services, meeting_id: str) -> None:
+    with contextlib.suppress(StoreUnavailable):  # the socket's join meets it, and says so
+        await services.hub.warm(meeting_id)
+
+
+def lanes_of(board: Board) -> dict[str, list[Item]]:
+    """The board in the console's lanes, each in the order it shows them (issue 14): incoming
+    questions oldest first (nothing waits forever), the approved queue in the order it will go
+    on air (the rundown), on air, the comments with the held ones first and then newest first,
+    and the questions done with (answered, deferred, rejected, merged), newest first."""
+    lanes: dict[str, list[Item]] = {lane: [] for lane in LANES}
+    for item in board.items.values():
+        lanes[_lane(item)].append(item)
+    lanes["incoming"].sort(key=lambda i: (i.at, i.id))
+    lanes["approved"] = rundown(board)
+    lanes["comments"].sort(key=lambda i: (i.status is not ItemStatus.HELD, -i.at, i.id))
+    lanes["done"].sort(key=lambda i: (-i.at, i.id))
+    return lanes
+
+
+def _lane(item: Item) -> str:
+    if item.kind is ItemKind.COMMENT:
+        return "comments"
+    if item.status is ItemStatus.NEW:
+        return "incoming"
+    if item.status in (ItemStatus.APPROVED, ItemStatus.QUEUED):
+        return "approved"
+    return "on_air" if item.status is ItemStatus.ON_AIR else "done"
+
+
 async def _with_items(frame: str, items: list[Item], *, contacts: bool) -> str:
     """`frame` with its empty `items` filled, encoded a slice at a time: a board of tens of
     thousands of items never holds the event loop for long (items are immutable, so the
@@ -141,7 +189,7 @@ async def _with_items(frame: str, items: list[Item], *, contacts: bool) -> str:
             dumps(for_staff(i, contacts=contacts)) for i in items[start : start + ENCODE_SLICE]
         ]
         await asyncio.sleep(0)
-    head, tail = frame.rsplit('"items":[]', 1)  # the last key but `as_of`: nothing after it
+    head, tail = frame.rsplit('"items":[]', 1)  # the last key but `as_of`/`more`: nothing after
     return f'{head}"items":[{",".join(parts)}]{tail}'
 
 
@@ -201,18 +249,33 @@ class ConsoleSession(SocketSession):
 
     async def _serve(self, joined: Subscription) -> None:
         # No await between joining and this snapshot: it is exactly as of `position`.
-        items, position = joined.items(), joined.position
+        board, position = joined.board(), joined.position
+        lanes = lanes_of(board)
         clock = joined.clock(self.services.usecases.clock()).public()  # R4: the countdown
+        first = [i for lane in lanes.values() for i in lane[:FIRST_PAGE]]
+        rest = [i for lane in lanes.values() for i in lane[FIRST_PAGE:]]
         hello = {"type": "hello", "me": _me(self.staff),
                  "meeting": meeting_for_viewer(joined.meeting), "clock": clock,
-                 "items": [], "as_of": position}  # fmt: skip
-        await self._send(await _with_items(dumps(hello), items, contacts=self._contacts))
+                 "lanes": {name: len(lane) for name, lane in lanes.items()},
+                 "placed": list(board.placed), "items": [], "as_of": position,
+                 "more": len(rest)}  # fmt: skip
+        await self._send(await _with_items(dumps(hello), first, contacts=self._contacts))
+        await self._pages(rest)
         if (greeting := self.websocket.app.state.health.greeting()) is not None:
             await self._send(greeting)  # the banner, for a console opened while degraded
         for alert in joined.alerts():  # FLT-6: history the record lost, and what it held
             await self._send(alert)
         joined.release(joined.position)
         await self._receive(joined)
+
+    async def _pages(self, rest: list[Item]) -> None:
+        """The rest of the snapshot after the hello, in `page` frames, before any event (the
+        hello carries each lane's first screen, so a board of 20,000 items shows at once)."""
+        for start in range(0, len(rest), PAGE_SIZE):
+            more = max(0, len(rest) - start - PAGE_SIZE)
+            frame = dumps({"type": "page", "items": [], "more": more})
+            page = rest[start : start + PAGE_SIZE]
+            await self._send(await _with_items(frame, page, contacts=self._contacts))
 
     async def _receive(self, joined: Subscription) -> None:
         while True:

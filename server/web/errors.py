@@ -21,13 +21,23 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# The sentence of each error page (issue 14): what happened, in the reader's language.
+PAGE_MESSAGES = {
+    400: "error_bad_request",
+    403: "error_forbidden",
+    404: "error_page_missing",
+    405: "error_method",
+    503: "unavailable",
+}
+
+
 def _answer(request: Request, status: int, code: str, detail: str) -> Response:
+    """JSON for the API (`{"error", "detail"}`); for pages, a real page in the reader's
+    language, naming the bad field of a 400 (`detail`), never a crash's."""
     if _wants_json(request):
         return JSONResponse({"error": code, "detail": detail}, status_code=status)
-    key = {404: "not_found", 503: "unavailable"}.get(
-        status, "server_error" if status >= 500 else "error"
-    )
-    return error_page(request, status, key)
+    key = PAGE_MESSAGES.get(status, "server_error" if status >= 500 else "error")
+    return error_page(request, status, key, detail if status == 400 else "")
 
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:

@@ -412,6 +412,13 @@ KEYS: dict[str, Message] = {
     # The clock on the viewer page and the console (R4): the presentation's time left.
     "clock_left": NP_("clock", "{time} left"),
     "event_question_edited": NP_("audit log", "Edited by its sender"),
+    # Issue 14: the audit page names every staff action, and each error page says what happened.
+    "event_question_off_air": NP_("audit log", "Taken off air"),
+    "event_rundown_moved": NP_("audit log", "Moved in the rundown"),
+    "error_forbidden": NP_("error page", "Your role may not open this page."),
+    "error_page_missing": NP_("error page", "There is no such page here."),
+    "error_method": NP_("error page", "This page cannot be used that way."),
+    "error_bad_request": NP_("error page", "The request has a mistake in it."),
     # Answers to senders on WhatsApp, SMS, Telegram and e-mail (issue 10), in the language
     # they wrote in: `reply_{kind}` of `server.usecases.replies.Reply`.
     "reply_arrived": NP_(
@@ -487,6 +494,16 @@ KEYS: dict[str, Message] = {
         "This number called too often: wait {n} seconds",
     ),
     "desk_no_number": NP_("phone desk", "no number"),
+    # The viewer page's player (issue 14, player.js): the stream's state, over the picture.
+    "stream_waiting": NP_("stream", "Waiting for the broadcast"),
+    "stream_live": NP_("stream", "On air"),
+    "stream_reconnecting": NP_("stream", "Reconnecting to the broadcast…"),
+    "stream_ended": NP_("stream", "The broadcast has ended"),
+    # A scheduled meeting's countdown (issue 14, meeting_start.js); {time} is "3 days 4:05:09".
+    "starts_in": NP_("start", "Starts in {time}"),
+    "starting_now": NP_("start", "Starting any moment now"),
+    # TRANSLATORS: days left before a meeting starts, before the hours:minutes:seconds.
+    "days": NN_("{n} day", "{n} days"),
 }
 
 JS_KEYS = (
@@ -510,6 +527,9 @@ JS_KEYS = (
     # The clock (R4, meeting_clock.js), shared with the console.
     "phase_not_started", "phase_presentation", "phase_qa", "phase_break", "phase_ended",
     "clock_left", "studio_overrun", "producer_used", "producer_overrun",
+    # The player's state (player.js) and the countdown to the start (meeting_start.js).
+    "stream_waiting", "stream_live", "stream_reconnecting", "stream_ended", "starts_in",
+    "starting_now", "days",
 )  # fmt: skip
 # Words the console script needs, besides every status, action, reason, channel and topic.
 CONSOLE_KEYS = (

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from moderation import MeetingStatus
 from server.services import Services
+from server.web.places import territory_in
 from server.web.templating import page_context, render
 
 
@@ -17,4 +18,8 @@ async def index(request: Request) -> Response:
     meetings = sorted(
         await services.store.meetings.all(), key=lambda m: (order[m.status], -m.created_at)
     )
-    return render(request, "index.html", page_context(request) | {"meetings": meetings})
+    return render(
+        request,
+        "index.html",
+        page_context(request) | {"meetings": meetings, "territory_in": territory_in},
+    )

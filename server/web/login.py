@@ -30,7 +30,7 @@ from server.auth.sessions import (
 from server.fanout.admission import address_key
 from server.services import Services
 from server.store.staff import Attempt
-from server.web.templating import page_context, remember_language
+from server.web.templating import keep_query, page_context, remember_language
 
 LOGIN_COOKIE = "halyq_login"  # the pre-session nonce the login form's CSRF token is signed from
 HOME = "/console"
@@ -153,6 +153,9 @@ def _login_form(
         "next": _safe_next(fields.get("next")),
         "message": message,
     }
+    # The language links keep where the sign-in leads (a safe `next` only; issue 14).
+    kept = str(context["next"])
+    context["keep_query"] = keep_query([("next", kept)] if kept != HOME else [])
     response: Response = request.app.state.templates.TemplateResponse(
         request, "login.html", context, status_code=status_code, headers=headers
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from babel.dates import format_date, format_time
+from icalendar import Calendar, Event
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,12 +13,21 @@ from moderation import Meeting, MeetingStatus, Summary
 from moderation.audiences import meeting_for_viewer
 from moderation.tagging import districts_of
 from moderation.text import MAX_COMMENT_CHARS
+from recordings.ical import ALMATY, CONTENT_TYPE, PRODID
 from server.services import VIEWER_COOKIE, Services
 from server.usecases import clock, is_meeting_id
 from server.web.i18n import js_strings
-from server.web.player import player_for
+from server.web.places import district_in, territory_in
+from server.web.player import Player, player_for
 from server.web.requests import collection_context
-from server.web.templating import YEAR, error_page, page_context, remember_language
+from server.web.security import csp_for_stream
+from server.web.templating import (
+    YEAR,
+    error_page,
+    meeting_or_404,
+    page_context,
+    remember_language,
+)
 
 
 async def meeting_page(request: Request) -> Response:
@@ -26,18 +39,25 @@ async def meeting_page(request: Request) -> Response:
     lang = str(context["lang"])
     if meeting is None:
         return error_page(request, 404, "not_found")
+    districts = districts_of(meeting.territory)
     config = {
         "meeting": meeting_for_viewer(meeting),
         "socket": f"/ws/meetings/{meeting.id}",
         "lang": lang,
         "maxChars": MAX_COMMENT_CHARS,
         "strings": js_strings(lang),
-        "districts": list(districts_of(meeting.territory)),
+        "districts": list(districts),
     }
+    player = player_for(meeting.stream_url)
     context |= {
         "meeting": meeting,
         "title": meeting.title_in(lang),
-        "player": player_for(meeting.stream_url),
+        "territory": territory_in(meeting.territory, lang),
+        # The districts to choose from: the value as the domain names it, the label translated.
+        "district_choices": [(d, district_in(meeting.territory, d, lang)) for d in districts],
+        "start": start_of(meeting, lang),
+        "player": player,
+        "hls": is_hls(player),
         "config": config,
         "max_chars": MAX_COMMENT_CHARS,
         "compliance": await _compliance(services, meeting),
@@ -48,9 +68,75 @@ async def meeting_page(request: Request) -> Response:
         context |= await collection_context(request, meeting) | {"values": {}, "error": ""}
         context["sent"] = ""
     response = request.app.state.templates.TemplateResponse(request, "meeting.html", context)
+    if is_hls(player):  # hls.js fetches the playlist and its segments from the stream's origin
+        response.headers["content-security-policy"] = csp_for_stream(player.src)
     if not request.cookies.get(VIEWER_COOKIE):
         await _give_cookie(request, response, services)
     return remember_language(request, response, lang)
+
+
+def is_hls(player: Player) -> bool:
+    """An HLS playlist: played natively where the browser can, else by hls.js (player.js)."""
+    return player.kind == "video" and player.type == "application/vnd.apple.mpegurl"
+
+
+def starts(meeting: Meeting) -> datetime | None:
+    """When the meeting is announced to start, in Almaty time, or None when it was not said
+    (`moderation.meetings` took `starts_at` only as ISO 8601 with its UTC offset)."""
+    if not meeting.starts_at:
+        return None
+    return datetime.fromisoformat(meeting.starts_at).astimezone(ALMATY)
+
+
+def start_of(meeting: Meeting, lang: str) -> dict[str, object] | None:
+    """A scheduled meeting's start as its page shows it: the date and the time in `lang`, in
+    Almaty time, and the moment (ms) the countdown counts to."""
+    moment = starts(meeting) if meeting.status is MeetingStatus.SCHEDULED else None
+    if moment is None:
+        return None
+    return {
+        "date": format_date(moment, "full", locale=lang),
+        "time": format_time(moment, "short", tzinfo=ALMATY, locale=lang),
+        "ms": int(moment.timestamp() * 1000),
+        "iso": moment.isoformat(),
+    }
+
+
+async def meeting_ics(request: Request) -> Response:
+    """`GET /m/{meeting_id}/calendar.ics`: the one meeting as an iCalendar file, to add it to a
+    calendar (404 for a meeting not known, or one whose start was not announced)."""
+    found = await meeting_or_404(request)
+    if not isinstance(found, Meeting):
+        return found
+    moment = starts(found)
+    if moment is None:
+        return error_page(request, 404, "not_found")
+    lang = str(page_context(request)["lang"])
+    base = request.app.state.services.settings.public_url or str(request.base_url)
+    body = meeting_calendar(found, moment, lang, f"{base.rstrip('/')}/m/{found.id}")
+    disposition = f'attachment; filename="halyq-{found.id}.ics"'
+    return Response(body, media_type=CONTENT_TYPE, headers={"content-disposition": disposition})
+
+
+def meeting_calendar(meeting: Meeting, moment: datetime, lang: str, url: str) -> bytes:
+    """A VCALENDAR of one VEVENT in Asia/Almaty time (TZID, with its VTIMEZONE)."""
+    entry = Event()
+    entry.add("uid", f"meeting-{meeting.id}@halyq")
+    entry.add("dtstamp", datetime.fromtimestamp(meeting.created_at / 1000, UTC))
+    entry.add("dtstart", moment)
+    entry.add("dtend", moment + timedelta(minutes=meeting.planned_minutes))
+    entry.add("summary", meeting.title_in(lang))
+    entry.add("location", territory_in(meeting.territory, lang))
+    entry.add("url", url)
+    entry.add("description", url)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add_component(entry)
+    calendar.add_missing_timezones()
+    data: bytes = calendar.to_ical()
+    return data
 
 
 async def _compliance(services: Services, meeting: Meeting) -> Summary | None:

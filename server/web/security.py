@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.web.player import FRAME_ORIGINS
 
-CSP = "; ".join(
-    (
+
+def _csp(connect: str = "'self'", worker: str = "", media: str = "") -> str:
+    directives = [
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        "media-src 'self' https: blob:",
-        "connect-src 'self'",
+        f"media-src 'self' https: blob: {media}".strip(),
+        f"connect-src {connect}",
         # 'self': the producer's desk shows the lower third on air, the overlay page itself.
         f"frame-src 'self' {' '.join(FRAME_ORIGINS)}",
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'self'",
-    )
-)
+    ]
+    if worker:
+        directives.append(f"worker-src {worker}")
+    return "; ".join(directives)
+
+
+CSP = _csp()
+
+
+def csp_for_stream(url: str) -> str:
+    """The policy of a viewer page whose player is hls.js: it may fetch the playlist and its
+    segments from the stream's origin, feed them through a worker it makes from a blob: URL,
+    and play them from the blob: URL of its MediaSource; a browser that plays HLS itself loads
+    the stream as media, from its origin (http: too, on a local network)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
+    return _csp(connect=f"'self' {origin}".strip(), worker="'self' blob:", media=origin)
+
 
 HEADERS = [
     (b"content-security-policy", CSP.encode()),

@@ -4,8 +4,9 @@ request's language, finding a page's meeting, and the error page."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import jinja2
 from starlette.requests import Request
@@ -101,7 +102,15 @@ def page_context(request: Request) -> dict[str, object]:
         **template_gettext(lang),
         "languages": LANGUAGE_NAMES,
         "path": request.url.path,
+        "keep_query": keep_query(request.query_params.multi_items()),
     }
+
+
+def keep_query(items: Iterable[tuple[str, str]]) -> str:
+    """The query a language link keeps (all but `lang`), ready for `?{keep}lang=xx`: the login
+    page's `next`, a list's filters (issue 14)."""
+    kept = urlencode([(name, value) for name, value in items if name != "lang"])
+    return f"{kept}&" if kept else ""
 
 
 def remember_language(request: Request, response: Response, lang: str) -> Response:
@@ -112,14 +121,22 @@ def remember_language(request: Request, response: Response, lang: str) -> Respon
     return response
 
 
-def error_page(request: Request, status: int, key: str) -> HTMLResponse:
-    """The error page in the request's language; `key` names the message."""
+def error_page(request: Request, status: int, key: str, detail: str = "") -> HTMLResponse:
+    """The error page in the request's language, with the site's header (a signed-in staff
+    member's too); `key` names the message, `detail` says which field of a request was bad."""
     context = page_context(request)
     context |= {"status": status, "message": translator(str(context["lang"]))(key)}
+    context |= {"detail": detail, **_signed_in(request)}
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, "error.html", context, status_code=status
     )
     return response
+
+
+def _signed_in(request: Request) -> dict[str, object]:
+    """The header's signed-in part, when the request's staff member is already known."""
+    staff = getattr(request.state, "staff", None)
+    return {"staff": staff, "csrf_token": staff.csrf} if staff is not None else {}
 
 
 async def meeting_or_404(request: Request) -> Meeting | Response:

@@ -24,6 +24,7 @@ SHORT = ConsoleScenario(
     ),
     consoles=1,
     earlier_questions=40,
+    earlier_comments=30,  # issue 14: the board holds comments too, sent to it in `page` frames
 )
 
 
@@ -46,3 +47,4 @@ def test_the_console_scenario_shows_every_acked_comment_on_the_console_and_times
     # The earlier questions went in through `submit`, each suggested against those before it.
     assert result.seeded["asked"] == 40
     assert result.seeded["with_similar"] > 0
+    assert result.seeded["posted"] == 30

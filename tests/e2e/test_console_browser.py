@@ -70,6 +70,15 @@ window.addEventListener("unhandledrejection", (e) => window.__errors.push(String
 """
 
 
+# A key's text colour and the colour behind it (its own background, else its option's).
+KEY_COLOURS = """key => {
+  const own = getComputedStyle(key).backgroundColor;
+  const option = getComputedStyle(key.closest("li")).backgroundColor;
+  const behind = own === "rgba(0, 0, 0, 0)" ? option : own;
+  return [getComputedStyle(key).color, behind];
+}"""
+
+
 async def new_page(browser: Browser, width: int, height: int) -> Page:
     context = await browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
     page = await context.new_page()
@@ -122,39 +131,46 @@ async def test_a_moderator_approves_rejects_and_merges_by_keyboard_alone(
     advert = await ask(server, meeting_id, ADVERT, name="Реклама")
     again = await ask(server, meeting_id, ROAD_AGAIN, name="Ерлан")
     page = await open_console(browser, server, meeting_id, moderator)
-    rows = page.locator("#queue li[data-id]")
+    rows = page.locator("#lane-incoming li[data-id]")
     await expect(rows).to_have_count(3, timeout=WAIT_MS)
-    # Newest first; the repeat is flagged as a possible duplicate of the first question.
-    assert [await r.get_attribute("data-id") for r in await rows.all()] == [again, advert, first]
-    again_row = page.locator(f"#queue li[data-id='{again}']")
-    await expect(again_row.locator(f"[data-similar='{first}']")).to_contain_text(ROAD)
+    # Issue 14: the incoming lane lists the oldest first, so nothing waits forever.
+    assert [await r.get_attribute("data-id") for r in await rows.all()] == [first, advert, again]
+    detail = page.locator("#detail")
 
     keyboard = page.keyboard
     for _ in range(3):
         await keyboard.press("j")
+    await keyboard.press("Home")
     first_row = page.locator(f"#queue li[data-id='{first}']")
     await expect(first_row).to_have_attribute("aria-selected", "true")
-    await expect(first_row).to_be_focused()
+    await expect(page.locator("#lane-incoming [data-list]")).to_be_focused()
+    await expect(detail).to_have_attribute("data-id", first)  # the side panel shows it whole
     await keyboard.press("a")
-    await expect(first_row).to_have_attribute("data-status", "approved", timeout=WAIT_MS)
+    # The approved question leaves the lane for the approved queue; the next takes its place.
+    await expect(page.locator(f"#lane-approved li[data-id='{first}']")).to_have_attribute(
+        "data-status", "approved", timeout=WAIT_MS
+    )
     await expect(first_row).to_have_attribute("data-version", "2")
 
-    await keyboard.press("k")
     advert_row = page.locator(f"#queue li[data-id='{advert}']")
-    await expect(advert_row).to_be_focused()
+    await expect(advert_row).to_have_attribute("aria-selected", "true")
     await keyboard.press("r")
     reasons = page.locator('[data-chooser="reason"]')
     await expect(reasons).to_be_visible()
     await expect(reasons.locator("[data-options]")).to_be_focused()
+    # Issue 14: the highlighted option's key reads on its background (it was white on white).
+    chosen_key = reasons.locator("[role=option][aria-selected=true] kbd")
+    ink, paper = await chosen_key.evaluate(KEY_COLOURS)
+    assert ink != paper, (ink, paper)
     await keyboard.press("7")  # the seventh reason: advertising
     await expect(reasons).to_be_hidden()
     await expect(advert_row).to_have_attribute("data-status", "rejected", timeout=WAIT_MS)
-    await expect(advert_row.locator("[data-reason]")).to_have_attribute(
-        "data-reason", "advertising"
-    )
+    await expect(page.locator(f"#lane-done li[data-id='{advert}']")).to_have_count(1)
 
-    await keyboard.press("ArrowUp")
-    await expect(again_row).to_be_focused()
+    again_row = page.locator(f"#queue li[data-id='{again}']")
+    await expect(again_row).to_have_attribute("aria-selected", "true")
+    # The repeat is flagged as a possible duplicate of the first question.
+    await expect(detail.locator(f"[data-similar='{first}']")).to_contain_text(ROAD)
     await keyboard.press("m")
     targets = page.locator('[data-chooser="merge"]')
     await expect(targets).to_be_visible()
@@ -164,11 +180,14 @@ async def test_a_moderator_approves_rejects_and_merges_by_keyboard_alone(
     await expect(active).to_have_attribute("data-suggested", "true")
     await keyboard.press("Enter")
     await expect(again_row).to_have_attribute("data-status", "merged", timeout=WAIT_MS)
-    await expect(again_row.locator("[data-merged-into]")).to_have_attribute(
-        "data-merged-into", first
-    )
-    await expect(page.locator("[data-count='merged']")).to_have_text("1")
-    await expect(page.locator("[data-count='approved']")).to_have_text("1")
+    for lane, count in (("incoming", "0"), ("approved", "1"), ("on_air", "0"), ("done", "2")):
+        await expect(page.locator(f"[data-lane-count='{lane}']")).to_have_text(count)
+    # The lane of questions done with, newest first; each one's details in the side panel.
+    await keyboard.press("5")
+    await expect(again_row).to_have_attribute("aria-selected", "true")
+    await expect(detail.locator("[data-merged-into]")).to_have_attribute("data-merged-into", first)
+    await keyboard.press("j")
+    await expect(detail.locator("[data-reason]")).to_have_attribute("data-reason", "advertising")
     await clean(page)
 
     # The record agrees with the screen.
@@ -223,7 +242,8 @@ async def test_a_viewer_sees_an_approved_question_live_and_votes_count_once_per_
         await expect(viewer.locator("#questions li")).to_have_count(0)
 
     console = await open_console(browser, server, meeting_id, moderator)
-    await console.click(f"#queue li[data-id='{question}'] button[data-action='approve']")
+    await console.click(f"#queue li[data-id='{question}']")
+    await console.click("#detail button[data-action='approve']")
 
     rows = [
         v.locator(f"#questions li[data-question='{question}']")
@@ -310,16 +330,16 @@ async def test_two_consoles_show_each_others_changes_and_a_stale_action_is_refus
     comment_in_first = first.locator(f"#queue li[data-id='{ack['id']}']")
     await expect(comment_in_first).to_have_attribute("data-status", "shown", timeout=WAIT_MS)
     await expect(comment_in_first).to_have_attribute("data-kind", "comment")
-    await comment_in_first.focus()
+    await comment_in_first.click()
+    await expect(first.locator("#detail")).to_have_attribute("data-id", ack["id"])
     await first.keyboard.press("h")
     await expect(first.locator('[data-chooser="reason"]')).to_be_visible()
     await first.keyboard.press("1")
     comment_in_second = second.locator(f"#queue li[data-id='{ack['id']}']")
     await expect(comment_in_first).to_have_attribute("data-status", "hidden", timeout=WAIT_MS)
     await expect(comment_in_second).to_have_attribute("data-status", "hidden", timeout=LIVE_MS)
-    await expect(comment_in_second.locator("[data-reason]")).to_have_attribute(
-        "data-reason", "spam"
-    )
+    await comment_in_second.click()
+    await expect(second.locator("#detail [data-reason]")).to_have_attribute("data-reason", "spam")
     items = await server.services.store.board.items(meeting_id, [question, ack["id"]])
     assert items[question].by == first_name
     assert items[ack["id"]].reason == "spam"
@@ -350,8 +370,9 @@ async def test_hiding_and_releasing_a_comment_shows_on_the_viewer_page_and_tags_
     console = await open_console(browser, server, meeting_id, moderator)
     keyboard = console.keyboard
     row = console.locator(f"#queue li[data-id='{comment}']")
-    await keyboard.press("j")
-    await expect(row).to_be_focused()
+    detail = console.locator("#detail")
+    await keyboard.press("4")  # the comments' lane
+    await expect(row).to_have_attribute("aria-selected", "true")
     await keyboard.press("h")
     await keyboard.press("1")  # spam
     await expect(row).to_have_attribute("data-status", "hidden", timeout=WAIT_MS)
@@ -372,10 +393,10 @@ async def test_hiding_and_releasing_a_comment_shows_on_the_viewer_page_and_tags_
     await expect(questions).to_have_count(1, timeout=WAIT_MS)
     question = await questions.get_attribute("data-id")
     assert question is not None
-    await expect(row.locator("[data-promoted]")).to_have_text(EN("promoted_note"))
-    await expect(row.locator("[data-reason]")).to_have_count(0)  # released: no reason shown
-    await keyboard.press("k")  # the new question is at the top
-    await expect(questions).to_be_focused()
+    await expect(detail.locator("[data-promoted]")).to_have_text(EN("promoted_note"))
+    await expect(detail.locator("[data-reason]")).to_have_count(0)  # released: no reason shown
+    await keyboard.press("1")  # the incoming lane, where the new question waits
+    await expect(questions).to_have_attribute("aria-selected", "true")
     await keyboard.press("t")
     tags = console.locator('[data-chooser="tag"]')
     await expect(tags.locator("[data-tag='topic']")).to_be_focused()
@@ -385,7 +406,7 @@ async def test_hiding_and_releasing_a_comment_shows_on_the_viewer_page_and_tags_
     await keyboard.press("ArrowDown")  # from "no district" to the first: Алатау
     await keyboard.press("Enter")
     await expect(tags).to_be_hidden()
-    await expect(questions.locator(".tag-district")).to_have_attribute(
+    await expect(detail.locator(".tag-district")).to_have_attribute(
         "data-district", "Алатау", timeout=WAIT_MS
     )
     items = await store.board.items(meeting_id, [comment, question])
@@ -433,8 +454,11 @@ async def test_the_queue_filters_and_a_merge_target_is_found_by_typing(
     await expect(page.locator("#filter-text")).to_be_focused()
     await keyboard.type("10")
     await expect(page.locator("#queue li[data-id]:visible")).to_have_count(1)
+    await expect(page.locator("[data-lane-total='incoming']")).to_have_text("1 / 3")
     await keyboard.press("Enter")  # back to the queue, on the one row left
-    await expect(page.locator(f"#queue li[data-id='{lights}']")).to_be_focused()
+    await expect(page.locator(f"#queue li[data-id='{lights}']")).to_have_attribute(
+        "aria-selected", "true"
+    )
     await keyboard.press("/")
     await keyboard.press("Control+a")
     await keyboard.press("Backspace")
@@ -469,7 +493,7 @@ async def test_a_producer_sees_the_queue_but_has_no_moderation_actions(
     row = page.locator(f"#queue li[data-id='{question}']")
     await expect(row).to_have_attribute("data-status", "new", timeout=WAIT_MS)
     await expect(page.locator("#read-only")).to_be_visible()
-    await expect(page.locator("#queue button")).to_have_count(0)
+    await expect(page.locator("#details button")).to_have_count(0)
     await page.keyboard.press("j")
     await expect(row).to_have_attribute("aria-selected", "true")
     await page.keyboard.press("a")

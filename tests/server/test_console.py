@@ -15,7 +15,8 @@ from server.auth.accounts import Role
 from server.settings import Settings
 from server.store import Store
 from server.usecases import Asked, UseCases, change_meeting, submit
-from tests.consoles import Console, ask, console, desk_and_viewer, open_session
+from server.web.console import FIRST_PAGE, PAGE_SIZE
+from tests.consoles import Console, ask, console, desk_and_viewer, open_session, seed_board
 from tests.helpers import (
     TIMEOUT,
     LiveServer,
@@ -564,3 +565,72 @@ async def test_the_console_and_audit_pages_of_an_unknown_meeting_are_404(
             page = await http.get(path)
             assert page.status_code == 404, path
             assert "text/html" in page.headers["content-type"]
+
+
+# Issue 14: the hello carries each lane's first page; the rest follows in `page` frames.
+
+
+async def test_a_big_board_comes_as_lanes_first_pages_then_pages_and_nothing_is_lost(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    questions, comments, held = 300, 2400, 5
+    await seed_board(store, live_meeting.id, questions=questions, comments=comments, held=held)
+    session = await open_session(store, "aliya", Role.MODERATOR)
+    async with console(server.url, live_meeting.id, session) as ws:
+        hello = await recv_json(ws)
+        assert hello["lanes"] == {"incoming": questions, "approved": 0, "on_air": 0,
+                                  "comments": comments, "done": 0}  # fmt: skip
+        first = hello["items"]
+        assert len(first) == 2 * FIRST_PAGE  # a first page of each lane that has items
+        incoming = [i["text"].split(":")[0] for i in first if i["kind"] == "question"]
+        assert incoming[:3] == ["Q0", "Q1", "Q2"]  # oldest first: nothing waits forever
+        shown = [i for i in first if i["kind"] == "comment"]
+        assert [i["status"] for i in shown[: held + 1]] == ["held"] * held + ["shown"]
+        assert shown[held]["text"].startswith(f"C{comments - 1}:")  # then newest first
+        assert hello["more"] == questions + comments - 2 * FIRST_PAGE
+        desk = Console(ws)
+        desk.hello, desk.items = hello, {i["id"]: i for i in first}
+        more, pages = hello["more"], 0
+        while more:
+            page = await recv_json(ws)
+            assert page["type"] == "page", page
+            assert len(page["items"]) <= PAGE_SIZE
+            desk.items |= {i["id"]: i for i in page["items"]}
+            more, pages = page["more"], pages + 1
+        assert pages == 2
+        assert len(desk.items) == questions + comments
+        # An event after the snapshot comes after every page, and applies in order.
+        oldest = next(i["id"] for i in first if i["text"].startswith("Q0:"))
+        answer = await desk.act("approve", oldest)
+        assert answer["type"] == "result", answer
+        assert desk.items[oldest]["status"] == "approved"
+        q1, q2 = (next(i["id"] for i in first if i["text"].startswith(f"Q{n}:")) for n in (1, 2))
+        assert (await desk.act("reject", q1, reason="spam"))["type"] == "result"
+        for action in ("approve", "queue", "on_air"):
+            assert (await desk.act(action, q2))["type"] == "result", action
+    # A console opened now finds each question in its lane, the counts right.
+    async with console(server.url, live_meeting.id, session) as ws:
+        later = await Console(ws).start()
+        assert later.hello["lanes"] == {"incoming": questions - 3, "approved": 1, "on_air": 1,
+                                        "comments": comments, "done": 1}  # fmt: skip
+        assert len(later.items) == questions + comments
+        statuses = {later.items[i]["status"] for i in (oldest, q1, q2)}
+        assert statuses == {"approved", "rejected", "on_air"}
+
+
+async def test_the_console_header_links_only_pages_the_role_may_open(
+    server: LiveServer, store: Store, live_meeting: Meeting
+) -> None:
+    """Issue 14: the audit trail needs `view_audit`; a producer's or an operator's console
+    does not link to it (it would answer 403), a moderator's does."""
+    for name, role, linked in (("aliya", Role.MODERATOR, True), ("dana", Role.PRODUCER, False),
+                               ("olzhas", Role.OPERATOR, False)):  # fmt: skip
+        session = await open_session(store, name, role)
+        cookie = {"Cookie": f"halyq_session={session}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=cookie) as http:
+            page = await http.get(f"/console/{live_meeting.id}")
+            assert page.status_code == 200, role
+            assert ('data-link="audit"' in page.text) is linked, role
+            assert 'data-link="transparency"' in page.text
+            audit = await http.get(f"/console/{live_meeting.id}/audit")
+            assert (audit.status_code == 200) is linked, (role, audit.status_code)

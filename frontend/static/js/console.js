@@ -1,12 +1,13 @@
-// Halyq moderator console: one live queue of comments and questions, run from the keyboard.
+// Halyq moderator console: lanes of comments and questions (issue 14), run from the keyboard.
 // This module owns the keyboard map and the page's wiring; the socket (console_socket.js), the
 // rows (console_rows.js) and the choosers (console_choosers.js) do the rest. Text stays text.
 
 import {
-  $, ACTION_KEYS, S, actionsFor, config, filters, hideNotice, label, say, state, suggestions,
+  $, ACTION_KEYS, S, actionsFor, config, hideNotice, label, say, state, suggestions,
 } from "./console_state.js";
 import {
-  addOptions, applyFilters, current, filterSelects, filterText, focusQueue, move, queue, select,
+  LANES, addOptions, applyFilters, current, filterSelects, filterText, focusQueue, laneOf, move,
+  queue, select, setLane, switchLane,
 } from "./console_rows.js";
 import { command, connect, post } from "./console_socket.js";
 import { mergeChooser, openHelp, reasonChooser, tagChooser } from "./console_choosers.js";
@@ -70,6 +71,9 @@ function onKey(event) {
   else if (key === "k" || key === "ArrowUp") move(-1);
   else if (key === "Home") move(-Infinity);
   else if (key === "End") move(Infinity);
+  else if (/^[1-9]$/.test(key) && Number(key) <= LANES.length) setLane(LANES[Number(key) - 1]);
+  else if (key === "[") switchLane(-1);
+  else if (key === "]") switchLane(1);
   else if (key === "/") filterText.focus();
   else if (key === "?") openHelp();
   else if (key === "M") mergeFirst();
@@ -81,22 +85,35 @@ function onKey(event) {
 
 document.addEventListener("keydown", onKey);
 
-queue.addEventListener("focusin", (event) => {
-  const row = event.target.closest("li[data-id]");
-  if (row && row.dataset.id !== state.selected) select(row.dataset.id, { focus: false });
-});
-
+// A row clicked: its lane becomes the current one and the row is selected.
 queue.addEventListener("click", (event) => {
   const row = event.target.closest("li[data-id]");
   if (!row) return;
+  const item = state.items.get(row.dataset.id);
+  if (!item) return;
+  if (laneOf(item) !== state.lane) setLane(laneOf(item), { focus: false });
+  select(item.id);
+});
+
+queue.addEventListener("focusin", (event) => {
+  const lane = event.target.closest("[data-lane]")?.dataset.lane;
+  if (lane && lane !== state.lane && event.target.matches("[data-list]")) setLane(lane);
+});
+
+// The side panel's buttons act on the item it shows.
+$("details").addEventListener("click", (event) => {
   const button = event.target.closest("button");
-  select(row.dataset.id, { focus: !button });
-  if (button?.dataset.action) act(button.dataset.action);
-  else if (button?.dataset.mergeInto) {
-    const item = state.items.get(row.dataset.id);
+  if (!button) return;
+  if (button.dataset.action) act(button.dataset.action);
+  else if (button.dataset.mergeInto) {
+    const item = current();
     if (item) command("merge", item, { into: button.dataset.mergeInto });
   }
 });
+
+for (const tab of document.querySelectorAll("[data-tab]")) {
+  tab.addEventListener("click", () => setLane(tab.dataset.tab));
+}
 
 $("filters").addEventListener("submit", (event) => event.preventDefault());
 $("staff-post").addEventListener("submit", (event) => {
@@ -106,13 +123,6 @@ $("staff-post").addEventListener("submit", (event) => {
 });
 $("filters").addEventListener("input", applyFilters);
 $("filters").addEventListener("change", applyFilters);
-for (const button of document.querySelectorAll("[data-count-status]")) {
-  button.addEventListener("click", () => {
-    const status = button.dataset.countStatus;
-    filterSelects.status.value = filters.status === status ? "" : status;
-    applyFilters();
-  });
-}
 
 // Start
 

@@ -1,11 +1,11 @@
-// The console's socket (/ws/console/{id}, server/web/console.py): it sends the whole board,
-// then every change as the items it touched; commands name the version the moderator saw, so a
-// stale one is refused (conflict) instead of undoing someone else's work. Reconnects with jitter.
+// The console's socket (/ws/console/{id}, server/web/console.py): its hello carries each lane's
+// first page and count, `page` frames the rest of the same snapshot (issue 14), then every change
+// as the items it touched; commands name the version the moderator saw, so a stale one is
+// refused (conflict) instead of undoing someone else's work. Reconnects with jitter.
 
-import { $, S, config, format, isAfter, newId, say, state } from "./console_state.js";
+import { $, S, config, format, hideNotice, isAfter, newId, say, state } from "./console_state.js";
 import {
-  keepSelectionVisible, queue, refreshFilterOptions, renderOnAir, renderRow, select, updateCounts,
-  updateEmpty,
+  flush, placeOrder, refreshFilterOptions, reset, schedule, setLane, take,
 } from "./console_rows.js";
 import { MeetingClock } from "./meeting_clock.js";
 
@@ -68,6 +68,7 @@ export function connect() {
   state.socket = socket;
   state.hello = false;
   setConnection("connecting", S.connecting);
+  socket.onopen = () => performance.mark("console-socket-open");
   socket.onmessage = (message) => {
     if (state.socket === socket) receive(JSON.parse(message.data));
   };
@@ -138,12 +139,16 @@ function receive(message) {
     case "hello":
       hello(message);
       break;
+    case "page":
+      page(message);
+      break;
     case "events":
       events(message);
       break;
     case "result":
       posted(state.pending.get(message.cmd));
       state.pending.delete(message.cmd);
+      hideNotice(); // a later action that succeeded clears an earlier refusal's toast
       break;
     case "refused":
       refused(message);
@@ -159,8 +164,10 @@ function receive(message) {
   }
 }
 
-// The hello is the whole state: everything shown before is replaced.
+// The hello starts the snapshot: everything shown before is replaced. It carries each lane's
+// first page, enough for the first screen; the rest comes in `page` frames before any event.
 function hello(message) {
+  performance.mark("console-hello");
   state.hello = true;
   state.attempts = 0;
   state.failures = 0;
@@ -172,17 +179,25 @@ function hello(message) {
   main.dataset.moderate = String(Boolean(state.me.moderate));
   $("read-only").hidden = Boolean(state.me.moderate);
   $("staff-post").hidden = !state.me.moderate;
-  state.items = new Map(message.items.map((item) => [item.id, item]));
-  state.rows.clear();
-  queue.replaceChildren();
-  const newest = [...state.items.values()].sort((a, b) => (isAfter(a.id, b.id) ? -1 : 1));
-  for (const item of newest) renderRow(item, true);
-  queue.setAttribute("aria-busy", "false");
-  afterChange();
-  const keep = state.selected && state.rows.has(state.selected) ? state.selected : null;
-  select(keep, { focus: Boolean(keep) && document.activeElement === document.body });
+  state.items = new Map();
+  state.placed = message.placed ?? [];
+  state.complete = !message.more;
+  reset();
+  take(message.items);
+  refreshFilterOptions(message.items);
+  const first = !state.opened;
+  state.opened = true;
+  if (first) setLane(state.lane, { focus: document.activeElement === document.body });
+  flush();
   setConnection("open", S.connected);
   health({ state: "ok" }); // a server that is degraded says so right after its hello
+}
+
+function page(message) {
+  take(message.items);
+  refreshFilterOptions(message.items);
+  state.complete = !message.more;
+  schedule();
 }
 
 // FLT-6: the record lost history. The alert names the acknowledged comments it no longer has
@@ -225,23 +240,25 @@ function events(message) {
   for (const event of message.events) {
     if (state.last && !isAfter(event.id, state.last)) continue;
     clock.event(event); // a phase change, or the meeting's end; any other event is left alone
+    rundown(event);
     for (const item of event.items ?? []) changed.set(item.id, item);
   }
-  for (const item of changed.values()) state.items.set(item.id, item);
-  for (const item of changed.values()) renderRow(item);
   if (message.last && (!state.last || isAfter(message.last, state.last))) state.last = message.last;
-  if (changed.size) afterChange();
+  if (!changed.size) return;
+  const items = [...changed.values()];
+  take(items);
+  refreshFilterOptions(items);
+  schedule();
 }
 
-function afterChange() {
-  updateCounts();
-  renderOnAir();
-  refreshFilterOptions();
-  const row = state.selected && state.rows.get(state.selected);
-  const active = document.activeElement;
-  const hadFocus = !state.chooser && (active === document.body || row?.contains(active));
-  keepSelectionVisible(Boolean(hadFocus));
-  updateEmpty();
+// The approved lane follows the rundown (moderation/rundown.py): a producer's move fixes the
+// order; a question that leaves the air unanswered goes back to its top.
+function rundown(event) {
+  if (event.kind === "rundown.moved") placeOrder(event.order);
+  else if (event.kind === "question.off_air") {
+    const id = event.item ?? event.items?.[0]?.id;
+    if (id) placeOrder([id, ...state.placed.filter((other) => other !== id)]);
+  }
 }
 
 function refused(message) {

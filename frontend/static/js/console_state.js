@@ -22,8 +22,10 @@ export const STATUSES = [
 export const state = {
   me: config.me,
   items: new Map(), // id -> the item as last received
-  rows: new Map(), // id -> its <li>
+  lane: "incoming", // the lane the keyboard moves through (issue 14)
+  placed: [], // the rundown's order as the producer left it (hello `placed`, `rundown.moved`)
   selected: null, // id of the selected item
+  complete: false, // every `page` of the current snapshot has come
   last: null, // the newest stream id applied
   socket: null,
   hello: false, // the current socket has sent its hello
@@ -94,6 +96,7 @@ export function say(text) {
 }
 
 export function hideNotice() {
+  clearTimeout(noticeTimer);
   notice.hidden = true;
 }
 

@@ -13,6 +13,7 @@ import {
 } from "./meeting_questions.js";
 import { noticeEvent, refreshMineSoon, showQuestionPending, startMine } from "./meeting_mine.js";
 import { MeetingClock } from "./meeting_clock.js";
+import { startCountdown } from "./meeting_start.js";
 
 const closedNote = $("closed-note");
 const connection = $("connection");
@@ -218,5 +219,6 @@ for (const [clientId, entry] of outbox) {
 }
 setConnection("connecting", S.connecting);
 clock.start();
+startCountdown();
 startMine();
 connect();
