@@ -13,10 +13,8 @@ reason from `redis.log` and tried again until it works (FLT-1, FLT-7).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import enum
 import fcntl
-import functools
 import hashlib
 import importlib.util
 import logging
@@ -26,13 +24,14 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
+
+from server.children import preexec
 
 logger = logging.getLogger(__name__)
 
@@ -217,9 +216,6 @@ class EmbeddedRedis:
             "--logfile", str(self.log),
             "--save", "3600 1 300 100 60 10000",
         ]  # fmt: skip
-        linux = sys.platform == "linux"
-        if linux:
-            _prctl()  # resolved here: the child between fork and exec only calls it
         # The server inherits the lock, so a second server can never open the same files, and
         # dies with the thread that started it (Linux), so a killed `halyq serve` leaves no
         # orphan behind.
@@ -230,7 +226,7 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             pass_fds=(self._lock_fd,),
             start_new_session=True,
-            preexec_fn=_die_with_parent if linux else None,
+            preexec_fn=preexec(),
         )
 
     # Supervision
@@ -403,14 +399,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-@functools.cache
-def _prctl() -> Callable[..., int]:
-    prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-    return prctl
-
-
-def _die_with_parent() -> None:
-    pr_set_pdeathsig = 1
-    _prctl()(pr_set_pdeathsig, signal.SIGTERM)

@@ -24,6 +24,7 @@ from typing import Any
 
 from recordings.archive import check_url
 from recordings.tail import complete_lines, follow
+from server.children import preexec
 from server.settings import Settings
 from server.usecases.youtube import YouTubeChat
 from server.youtube.reader import Reader
@@ -185,11 +186,14 @@ class Follower:
     async def _run_once(self, stop: asyncio.Event) -> None:
         """One run of yt-dlp, tailed while it runs and read to the end after it exits."""
         self.state, self.started_at = FOLLOWING, self._now_ms()  # the last error stays shown
+        # yt-dlp dies with this process (Linux): a follower killed by -9 leaves no yt-dlp
+        # writing into the meeting's folder.
         process = await asyncio.create_subprocess_exec(
             *self.command(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=preexec(),
         )
         logger.info("youtube chat: yt-dlp started for meeting %s", self.meeting_id)
         errors = asyncio.create_task(self._last_error(process))

@@ -8,6 +8,7 @@ Comments are counted as akimat systems read them: `GET /api/meetings/{id}/items?
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from moderation import Meeting
@@ -363,10 +365,22 @@ async def test_a_feed_whose_file_stops_growing_is_stalled_and_a_dead_follower_st
             path = f"/api/meetings/{meeting.id}/feeds/youtube"
             taken = await http.post(path, json={"url": STREAM})  # followed by the command
             assert taken.status_code == 409, taken.text
-            follower.stop(signal.SIGKILL)  # its yt-dlp is left behind; its reports stop
+            ytdlp = psutil.Process(follower.process.pid).children(recursive=True)
+            assert ytdlp, "the follower runs yt-dlp"
+            follower.stop(signal.SIGKILL)  # its reports stop, and its yt-dlp dies with it
             await wait_for(lambda: state_is(http, meeting.id, "stopped"), timeout=TIMEOUT * 2,
                            what="a follower that stopped reporting")  # fmt: skip
             assert (await feed(http, meeting.id))["warning"] == "exited"
+            await wait_for(lambda: all_gone(ytdlp), what="yt-dlp ending with its follower")
+
+
+async def all_gone(processes: list[psutil.Process]) -> bool:
+    """Every one of `processes` has ended (a zombie not yet reaped by its new parent has)."""
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                return False
+    return True
 
 
 async def delivered(http: httpx.AsyncClient, meeting_id: str, count: int) -> bool:
