@@ -30,6 +30,7 @@ from server.usecases import Asked, Rejected, Repeated, is_meeting_id
 from server.usecases import requests as cases_of
 from server.web.api import form_or_json, is_form
 from server.web.errors import STATUS
+from server.web.places import district_in
 from server.web.templating import error_page, page_context, render
 
 MAX_BODY = 16 * 1024
@@ -70,11 +71,16 @@ def sender_of(request: Request) -> str:
 async def collection_context(request: Request, meeting: Meeting) -> dict[str, Any]:
     """What the requests page and the meeting page of an announced meeting show."""
     collected = await cases_of.collected(services_of(request).usecases, meeting)
+    districts = list(districts_of(meeting.territory))
+    lang = str(page_context(request)["lang"])
     return {
         "collected": collected,
         "taking_requests": meeting.status is MeetingStatus.SCHEDULED,
         "topics": sorted(TOPICS),
-        "districts": list(districts_of(meeting.territory)),
+        "districts": districts,
+        # Each district by its name in the page's language (the value stays the one
+        # `districts_of` gives, as the viewer page's district choice does).
+        "district_names": {d: district_in(meeting.territory, d, lang) for d in districts},
         "request_key": secrets.token_urlsafe(12),
     }
 

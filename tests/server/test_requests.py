@@ -273,3 +273,23 @@ async def test_a_commission_member_is_added_with_the_user_command(
     assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/console")
     home = await http.get("/console")
     assert f'href="/console/{meeting.id}/requests"' in home.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "almaly"),
+    [("kk", "Алмалы ауданы"), ("ru", "Алмалинский район"), ("en", "Almaly district")],
+)
+async def test_the_request_form_names_each_district_in_the_pages_language(
+    server: LiveServer, http: httpx.AsyncClient, lang: str, almaly: str
+) -> None:
+    """The district a request names is the one the viewer page's choice gives ("Алмалы"), shown
+    by its name in the page's language, in the form and in what was collected (issue 14)."""
+    meeting = await announced(server, territory="Алматы")  # a city's meeting: its districts
+    form = {"client_msg_id": "districted-1", "name": "Асель", "district": "Алмалы",
+            "text": "Когда починят дорогу на Абая?", "topic": "roads"}  # fmt: skip
+    assert (await http.post(f"/m/{meeting.id}/requests", data=form)).status_code == 303
+    for path in (f"/m/{meeting.id}", f"/m/{meeting.id}/requests"):
+        page = (await http.get(path, params={"lang": lang})).text
+        assert f'<option value="Алмалы">{almaly}</option>' in page, path
+        if path.endswith("/requests"):
+            assert f'<tr data-district="Алмалы"><th scope="row"><bdi>{almaly}</bdi>' in page
