@@ -26,14 +26,22 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The gate: the whole suite once under branch coverage (`fail_under` in pyproject.toml), then
-# each moderation/ module by its own tests alone (tests/cover_domain.py). With PYTEST_ARGS,
-# only that selection runs, ungated: a part of the suite cannot reach the whole's coverage.
-# The suite's coverage data goes to a folder of its own: pytest-cov erases and combines every
-# .coverage.* beside its data file, and another run in this tree must not touch this one's.
+# each moderation/ module by its own tests alone (tests/cover_domain.py). The suite runs on
+# WORKERS processes (pytest-xdist, one test file per worker at a time), then the `serial` tests
+# alone, adding to the same coverage data: those time the product (a first screen under 1 s,
+# answers "at once"), which another test's load on a shared core would slow, or write figures
+# to the terminal, which a worker's output never reaches. With PYTEST_ARGS, only that
+# selection runs, in one process, ungated: a part of the suite cannot reach the whole's
+# coverage. The suite's coverage data goes to a folder of its own: pytest-cov erases and
+# combines every .coverage.* beside its data file, and another run here must not touch it.
+WORKERS ?= 2
 test: lint
 ifeq ($(strip $(PYTEST_ARGS)),)
 	data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && \
-		COVERAGE_FILE="$$data/.coverage" $(BIN)/python -m pytest --cov --cov-branch
+		COVERAGE_FILE="$$data/.coverage" $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
+			-m "not serial" --cov --cov-branch --cov-report= --cov-fail-under=0 && \
+		COVERAGE_FILE="$$data/.coverage" $(BIN)/python -m pytest -m serial \
+			--cov --cov-branch --cov-append
 	$(BIN)/python tests/cover_domain.py
 else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
