@@ -7,7 +7,8 @@ import pytest
 
 from bench.run import Scenario, compare
 
-pytestmark = pytest.mark.e2e
+# `serial`: a load scenario of its own; run beside another test's load it measures that too.
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 SHORT = Scenario(
     viewers=50,

@@ -9,7 +9,8 @@ import pytest
 from bench.console_run import ConsoleScenario, run_console_scenario
 from bench.run import Scenario
 
-pytestmark = pytest.mark.e2e
+# `serial`: a load scenario of its own; run beside another test's load it measures that too.
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 SHORT = ConsoleScenario(
     load=Scenario(
