@@ -7,8 +7,7 @@ import pytest
 
 from bench.run import Scenario, compare
 
-# `serial`: a load scenario of its own; run beside another test's load it measures that too.
-pytestmark = [pytest.mark.e2e, pytest.mark.serial]
+pytestmark = pytest.mark.e2e
 
 SHORT = Scenario(
     viewers=50,

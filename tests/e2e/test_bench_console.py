@@ -9,8 +9,7 @@ import pytest
 from bench.console_run import ConsoleScenario, run_console_scenario
 from bench.run import Scenario
 
-# `serial`: a load scenario of its own; run beside another test's load it measures that too.
-pytestmark = [pytest.mark.e2e, pytest.mark.serial]
+pytestmark = pytest.mark.e2e
 
 SHORT = ConsoleScenario(
     load=Scenario(

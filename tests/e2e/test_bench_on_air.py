@@ -9,8 +9,7 @@ import pytest
 from bench.on_air import OnAir, run_on_air
 from tests.e2e._chromium import require_chromium
 
-# `serial`: a load scenario of its own; run beside another test's load it measures that too.
-pytestmark = [pytest.mark.e2e, pytest.mark.serial]
+pytestmark = pytest.mark.e2e
 
 SHORT = OnAir(viewers=50, takes=10, pin=False)
 

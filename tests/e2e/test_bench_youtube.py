@@ -10,8 +10,7 @@ import pytest
 
 from bench.youtube_ingest import YouTubeIngest, run_youtube_ingest
 
-# `serial`: a load scenario of its own; run beside another test's load it measures that too.
-pytestmark = [pytest.mark.e2e, pytest.mark.serial]
+pytestmark = pytest.mark.e2e
 
 # 600 lines: a YouTube deletion among them (every 400th line). Over so few lines the reader's
 # start-up (Python, joining Redis) weighs on its wall-time rate, hence the lower floor here.

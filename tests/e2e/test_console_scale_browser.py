@@ -30,13 +30,7 @@ from tests.e2e.test_console_browser import (
 )
 from tests.helpers import LiveServer
 
-# `serial`: a first screen timed against 1 s, and the figure written to the terminal.
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.e2e,
-    pytest.mark.serial,
-    pytest.mark.usefixtures("fast_hashing"),
-]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.usefixtures("fast_hashing")]
 
 QUESTIONS, COMMENTS, HELD = 5_000, 15_000, 20
 FIRST_SCREEN_MS = 1000

@@ -28,8 +28,7 @@ from tests.conftest import meeting_command
 from tests.e2e._chromium import TRAPS
 from tests.helpers import LiveServer, wait_for
 
-# `serial`: playback in real time (`currentTime` advancing within seconds) wants the cores.
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.serial]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 SECONDS = 12  # of video, in 1 s segments: a player starts 3 segments before the live edge
 H264 = 'video/mp4; codecs="avc1.42E01E"'  # H.264 baseline, what the segments hold

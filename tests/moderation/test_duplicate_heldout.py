@@ -18,10 +18,6 @@ from moderation.duplicates import QuestionIndex
 from tests.moderation import duplicate_dev, duplicate_heldout, duplicate_heldout_b
 from tests.moderation.duplicate_pairs import PAIRS as FIRST_PAIRS
 
-# `serial`: the figures and misses are written to the terminal, which a parallel worker's
-# output never reaches (the Makefile runs `serial` tests after the parallel part).
-pytestmark = pytest.mark.serial
-
 Labelled = tuple[str, str, bool, str]  # earlier, later, the same request, kind
 
 

@@ -36,9 +36,7 @@ from tests.conftest import meeting_command
 from tests.faultproxy import FaultProxy
 from tests.helpers import TIMEOUT, LiveServer, comment, live_server, recv_json, wait_for
 
-# `serial`: these answers must come "at once"; another test's load on a shared core would
-# make the product look slow (the Makefile runs them after the parallel part, alone).
-pytestmark = [pytest.mark.anyio, pytest.mark.serial]
+pytestmark = pytest.mark.anyio
 
 ANSWERS = ("ack", "rejected", "retry")
 Answers = dict[str, dict[str, Any]]
