@@ -48,6 +48,7 @@ from bench.loadgen import LoadConfig, close_viewers, ensure_file_limit, open_vie
 from bench.reliability.report import OUT, Result, utc_stamp
 from bench.servers import ROOT, ServerProcess, die_with_parent, pinned, server_environment
 from bench.viewer import Tally
+from server.store.embedded import redis_binary
 
 TARGET_MS = 200.0
 CHROMIUM = Path("/usr/bin/chromium")
@@ -160,7 +161,7 @@ def start_server(workdir: Path, token: str, pin: bool) -> ServerProcess:
     root = psutil.Process(process.pid)
     server.family = [root, *root.children(recursive=True)]
     for child in server.family[1:] if pin else []:
-        if "redis-server" in child.name():
+        if child.name() == Path(redis_binary()).name:  # the embedded valkey-server
             child.cpu_affinity([int(REDIS_CPUS)])
     return server
 

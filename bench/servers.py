@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import psutil
 
+from server.store.embedded import redis_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -154,14 +156,14 @@ def _wait_ready(server: ServerProcess, ready: Path) -> dict[str, Any]:
 def start_halyq(workdir: Path, cpus: str | None, redis_cpus: str | None = None) -> ServerProcess:
     """`python -m server serve` on a free port, with embedded Redis under `workdir/data`.
 
-    The embedded redis-server inherits the server's affinity; `redis_cpus` moves it elsewhere.
+    The embedded valkey-server inherits the server's affinity; `redis_cpus` moves it elsewhere.
     """
     data = workdir / "data"
     command = [sys.executable, "-m", "server", "serve", "--port", "0", "--data-dir", str(data)]
     server = _launch("halyq", command, workdir, cpus)
     if redis_cpus:
         for process in server.family[1:]:
-            if "redis-server" in process.name():
+            if process.name() == Path(redis_binary()).name:
                 process.cpu_affinity([int(cpu) for cpu in redis_cpus.split(",")])
     server.path = f"/ws/meetings/{_live_meeting(data)}"
     return server

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -206,7 +207,7 @@ def create_app(settings: Settings | None = None) -> FastPath:
 @contextlib.asynccontextmanager
 async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]:
     embedded = None
-    url = settings.redis_url
+    url = settings.store_url()
     if not url:
         embedded = EmbeddedRedis(settings.data_dir).start()
         url = embedded.url
@@ -214,8 +215,8 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
     supervised = embedded or EmbeddedRedis.serving(url)
     if supervised is not None:
         supervised.supervise()  # restarted whenever it dies, from now until it is stopped
-    store = Store(url, settings.redis_prefix)
-    metrics = Metrics()
+    store = Store(url, settings.redis_prefix, replicas=settings.required_replicas())
+    metrics = Metrics(node=settings.node_name)  # the `node` label, when it is named
     hub = Hub(store, metrics, max_delay=settings.fanout_max_delay)
     cases = UseCases(
         store=store,
@@ -231,6 +232,7 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
         metrics,
         supervisor=supervised,
         accept_nondurable=settings.accept_nondurable,
+        node=node_name(settings),
     )
     tasks: list[asyncio.Task[None]] = []
     client = Client(settings)
@@ -254,6 +256,7 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
             loop.create_task(cases.warner.run()),  # R4: the clock's warnings, when due
             loop.create_task(postman.run()),  # answers to senders (issue 10)
             loop.create_task(_retention(store, settings)),
+            loop.create_task(_repair(store)),  # the meetings index (issue 15)
         ]
         if settings.smtp_port:
             await smtp.start(services)
@@ -274,6 +277,11 @@ async def _running(settings: Settings) -> AsyncIterator[tuple[Services, Health]]
             embedded.stop()
 
 
+def node_name(settings: Settings) -> str:
+    """HALYQ_NODE_NAME, or this machine's host name and the port (issue 15)."""
+    return settings.node_name or f"{socket.gethostname()}:{settings.port}"
+
+
 async def _first_contact(store: Store) -> None:
     """Reach Redis (it may still be loading its file) and say how durable acks are there."""
     for attempt in range(STARTUP_ATTEMPTS):
@@ -285,6 +293,17 @@ async def _first_contact(store: Store) -> None:
                 raise
             await asyncio.sleep(0.2)
     announce(await store.check_durability())
+
+
+async def _repair(store: Store) -> None:
+    """List in the index any meeting a process wrote and stopped before listing (issue 15)."""
+    try:
+        found = await store.meetings.repair()
+    except StoreUnavailable as error:
+        logger.warning("the meetings index was not checked (%s)", error)
+        return
+    if found:
+        logger.warning("the meetings index missed %s: listed again", ", ".join(found))
 
 
 class Mail:

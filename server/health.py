@@ -14,7 +14,9 @@ import collections
 import contextlib
 import enum
 import logging
+import math
 import re
+import time
 from dataclasses import dataclass
 
 from server.fanout.hub import Hub
@@ -33,6 +35,7 @@ DURABILITY_EVERY = 2.0  # someone may `CONFIG SET appendfsync everysec` at any t
 DURABILITY_TIMEOUT = 2.0  # a slower check keeps what the last one found
 DETAIL_MAX = 200
 PATH = re.compile(r"\S*/\S*")  # anything with a slash may be a path: not for the public
+DRAINING = "draining"  # `/readyz`'s reason while the node stops (SIGTERM; issue 15)
 
 
 class Reason(enum.StrEnum):
@@ -42,6 +45,8 @@ class Reason(enum.StrEnum):
     REDIS_NOT_DURABLE = "redis_not_durable"  # acks would not survive a crash (DUR-2)
     REDIS_START_FAILED = "redis_start_failed"  # the embedded Redis fails to start (FLT-7)
     REDIS_RESTARTING = "redis_restarting"  # the embedded Redis died and is being started again
+    # Fewer replicas can confirm an append than HALYQ_MIN_REPLICAS: no ack can be given (issue 15)
+    REDIS_REPLICAS_MISSING = "redis_replicas_missing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,11 @@ class Health:
         *,
         supervisor: EmbeddedRedis | None = None,
         accept_nondurable: bool = False,
+        node: str = "",
     ) -> None:
+        self.node = node  # this node's name, in `/readyz` (HALYQ_NODE_NAME)
+        self.draining = False  # SIGTERM: `/readyz` answers 503 so the balancer looks elsewhere
+        self.asked_at = -math.inf  # when `/readyz` was last asked (monotonic): a balancer's check
         self.store = store
         self.hub = hub
         self.metrics = metrics
@@ -100,6 +109,22 @@ class Health:
     def usable(self) -> bool:
         """Whether comments can be recorded now (read-only; the submit path may consult it)."""
         return self.status.ok
+
+    def drain(self) -> None:
+        """The node is stopping (`halyq serve` got SIGTERM): from now on `/readyz` answers 503
+        `draining`, so that the balancer's health checks send new viewers to the other nodes
+        before this one stops listening. Comments are still taken meanwhile."""
+        self.draining = True
+        logger.warning("draining: /readyz answers 503 until this node stops")
+
+    def asked(self) -> None:
+        """`/readyz` was asked (a load balancer's health check, as a rule)."""
+        self.asked_at = time.monotonic()
+
+    def checked_within(self, seconds: float) -> bool:
+        """Whether someone asked `/readyz` in the last `seconds`: a balancer that would see a
+        drain coming. Nobody checks a lone node, and it need not wait for anyone."""
+        return time.monotonic() - self.asked_at <= seconds
 
     def greeting(self) -> str | None:
         """The frame a socket that connects now gets right after its hello: None while ok."""
@@ -170,9 +195,11 @@ class Health:
         durability = self.store.durability
         durable = durability.mode is not Durability.NONE
         up.set(1 if durable else 0)
-        if durable or self.accept_nondurable:
-            return OK
-        return Status(Reason.REDIS_NOT_DURABLE, public(durability.detail))
+        if not durable and not self.accept_nondurable:
+            return Status(Reason.REDIS_NOT_DURABLE, public(durability.detail))
+        if durability.replicas_missing:  # a node that cannot ack must not get traffic
+            return Status(Reason.REDIS_REPLICAS_MISSING, public(_replicas(durability)))
+        return OK
 
     async def _answers(self) -> bool:
         """Whether Redis answers: its PING in time, or anything else asked meanwhile (over a
@@ -213,6 +240,13 @@ class Health:
             )
         told = self.hub.tell_everyone(status.frame())
         logger.info("%d sockets told the record is %s", told, "ok" if status.ok else "degraded")
+
+
+def _replicas(durability: DurabilityReport) -> str:
+    return (
+        f"{durability.replicas_connected} of the {durability.replicas_required} replicas"
+        f" HALYQ_MIN_REPLICAS requires can confirm appends: {durability.replicas_detail}"
+    )
 
 
 def _of_supervisor(supervision: Supervision) -> Status:

@@ -1,11 +1,17 @@
-"""Prometheus metrics of one app, in a registry of its own (tests run several apps at once)."""
+"""Prometheus metrics of one app, in a registry of its own (tests run several apps at once).
+
+Every sample carries the node's name as its `node` label (HALYQ_NODE_NAME; issue 15): behind a
+load balancer, one Prometheus job scrapes every node, and the node tells them apart.
+"""
 
 from __future__ import annotations
 
 import os
 import resource
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LAG_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -14,7 +20,8 @@ LAG_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 class Metrics:
     """The server's counters; names start with `halyq_` (see README, Operations)."""
 
-    def __init__(self) -> None:
+    def __init__(self, node: str = "") -> None:
+        self.node = node  # the `node` label of every sample ("" leaves it out)
         self.registry = CollectorRegistry()
         r = self.registry
         self.connections = Gauge(
@@ -116,7 +123,26 @@ class Metrics:
         self.open_files.set_function(_open_files)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self.node:
+            return generate_latest(self.registry)
+        return generate_latest(_Labelled(self.registry, self.node))
+
+
+class _Labelled:
+    """A registry's samples with a `node` label added to each (a constant label, which
+    prometheus_client has no option for)."""
+
+    def __init__(self, registry: CollectorRegistry, node: str) -> None:
+        self.registry = registry
+        self.node = node
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.registry.collect():
+            family.samples = [
+                sample._replace(labels={**sample.labels, "node": self.node})
+                for sample in family.samples
+            ]
+            yield family
 
 
 def _open_files() -> int:

@@ -20,6 +20,13 @@ ARCHIVE_HOSTS = ("youtube.com", "www.youtube.com", "youtu.be", "m.youtube.com", 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+SENTINEL_SCHEME = "redis+sentinel"
+CLUSTER_SCHEME = "redis+cluster"
+UNPREFIXED = frozenset(
+    {"redis_url", "redis_sentinels", "redis_sentinel_master", "redis_cluster_nodes"}
+)
+
+
 class SettingsError(ValueError):
     """A setting has a value the server cannot run with; the message names the variable."""
 
@@ -29,6 +36,13 @@ class Settings:
     """Everything the server can be told; each field has an environment variable (see README)."""
 
     redis_url: str = ""
+    # Past one machine (issue 15): a Redis behind Sentinel, or a Redis Cluster, instead of
+    # REDIS_URL; `store_url()` says which one a store connects to.
+    redis_sentinels: tuple[str, ...] = ()  # host:port of each Sentinel
+    redis_sentinel_master: str = ""  # the name the Sentinels monitor the primary by
+    redis_cluster_nodes: tuple[str, ...] = ()  # host:port of some of the cluster's nodes
+    min_replicas: int = -1  # replicas that must confirm an append before its ack; -1: auto
+    node_name: str = ""  # this node's name in metrics and logs; "": host name and port
     data_dir: Path = Path("data")
     redis_prefix: str = "halyq:"
     host: str = "127.0.0.1"
@@ -119,6 +133,7 @@ class Settings:
         if not 0 < self.port < 65536 and self.port != 0:
             raise SettingsError("HALYQ_PORT must be a TCP port")
         self._check_channels()
+        self._check_redis()
         if self.workers < 1:
             raise SettingsError("HALYQ_WORKERS must be at least 1")
         self._check_defaults()
@@ -127,6 +142,26 @@ class Settings:
                 raise SettingsError(
                     f"HALYQ_STAFF_ORIGINS: {origin!r} is not an origin like https://example.kz"
                 )
+
+    def _check_redis(self) -> None:
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise SettingsError("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER: the name to follow")
+        if self.redis_sentinel_master and not self.redis_sentinels:
+            raise SettingsError("REDIS_SENTINEL_MASTER needs REDIS_SENTINELS")
+        if sum(map(bool, (self.redis_url, self.redis_sentinels, self.redis_cluster_nodes))) > 1:
+            raise SettingsError(
+                "set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES, not several"
+            )
+        for variable, addresses in (
+            ("REDIS_SENTINELS", self.redis_sentinels),
+            ("REDIS_CLUSTER_NODES", self.redis_cluster_nodes),
+        ):
+            for address in addresses:
+                host, _, port = address.rpartition(":")
+                if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                    raise SettingsError(f"{variable}: {address!r} is not a host:port")
+        if self.min_replicas < -1:
+            raise SettingsError("HALYQ_MIN_REPLICAS must be at least 0")
 
     def _check_channels(self) -> None:
         if self.smtp_port > 65535:
@@ -160,12 +195,31 @@ class Settings:
         """Settings from `environ` (REDIS_URL and HALYQ_* variables), then `overrides`."""
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
-            variable = "REDIS_URL" if item.name == "redis_url" else f"HALYQ_{item.name.upper()}"
+            variable = variable_of(item.name)
             raw = environ.get(variable)
             if raw is not None and raw != "":
                 values[item.name] = _parse(variable, raw, item.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def store_url(self) -> str:
+        """Where the store connects: REDIS_URL, or the Sentinels' or the cluster's address as
+        one URL (`redis+sentinel://host:port,host:port/master`,
+        `redis+cluster://host:port,host:port`); "" for the embedded Redis."""
+        if self.redis_sentinels:
+            return (
+                f"{SENTINEL_SCHEME}://{','.join(self.redis_sentinels)}/{self.redis_sentinel_master}"
+            )
+        if self.redis_cluster_nodes:
+            return f"{CLUSTER_SCHEME}://{','.join(self.redis_cluster_nodes)}"
+        return self.redis_url
+
+    def required_replicas(self) -> int:
+        """HALYQ_MIN_REPLICAS, or by default 1 behind Sentinel (a failover must not lose an
+        ack) and 0 otherwise."""
+        if self.min_replicas >= 0:
+            return self.min_replicas
+        return 1 if self.redis_sentinels else 0
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -188,6 +242,12 @@ class Settings:
             },
             "email": {"in": self.smtp_port > 0, "out": bool(self.smtp_relay)},
         }
+
+
+def variable_of(name: str) -> str:
+    """The environment variable of the setting `name`: REDIS_* for where Redis is, HALYQ_*
+    for the rest."""
+    return name.upper() if name in UNPREFIXED else f"HALYQ_{name.upper()}"
 
 
 def _parse(variable: str, raw: str, default: Any) -> Any:

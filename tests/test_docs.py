@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from moderation import KINDS, HoldReason, RejectReason
-from server.settings import Settings
+from server.settings import Settings, variable_of
 from server.web.viewer import CLOSE_UNKNOWN_MEETING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +29,7 @@ def test_every_event_kind_is_in_the_readme(kind: str) -> None:
 
 @pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(Settings)])
 def test_every_setting_is_in_the_readme(name: str) -> None:
-    variable = "REDIS_URL" if name == "redis_url" else f"HALYQ_{name.upper()}"
-    assert f"`{variable}`" in README
+    assert f"`{variable_of(name)}`" in README
 
 
 @pytest.mark.parametrize(

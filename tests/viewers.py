@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from server.store.embedded import redis_binary
-from tests.helpers import TIMEOUT, recv_json
+from tests.helpers import TIMEOUT, cli, recv_json
 
 
 class Viewer:
@@ -111,18 +108,9 @@ def in_order_once(shown: list[str], expected: list[str]) -> None:
 
 
 def redis_cli(url: str, *args: str) -> str:
-    """`redis-cli` against the Redis at `url` (unix:// or redis://), as an operator runs it."""
-    if url.startswith("unix://"):
-        where = ["-s", url.removeprefix("unix://").split("?")[0]]
-    else:
-        host_port = url.split("://", 1)[1].split("/")[0].rsplit("@", 1)[-1]
-        host, _, port = host_port.partition(":")
-        where = ["-h", host, "-p", port or "6379"]
-    cli = str(Path(redis_binary()).with_name("redis-cli"))
-    done = subprocess.run(
-        [cli, *where, *args], capture_output=True, text=True, timeout=TIMEOUT, check=True
-    )
-    return done.stdout.strip()
+    """One command against the Redis at `url` (unix:// or redis://), as an operator runs it;
+    an error reply or nobody answering fails the test."""
+    return cli(url, *args, check=True).strip()
 
 
 def range_reads(url: str) -> int:

@@ -51,7 +51,7 @@ from bench.reliability.faultclients import Attempt, Commenter, Crowd, Node, View
 from bench.reliability.report import Result
 from moderation import AkimLevel, CreateMeeting, StartMeeting
 from server.store import Store
-from server.store.embedded import socket_path
+from server.store.embedded import redis_binary, socket_path
 from server.usecases import UseCases, change_meeting, create_meeting
 from tests.helpers import environment, start_server
 
@@ -141,17 +141,19 @@ class Bed:
         return [(self.node.name, self.node.ws(self.meeting_id))]
 
     def redis_pid(self) -> int | None:
-        """The live redis-server the server runs (a killed one not yet reaped is a zombie)."""
+        """The live embedded server (valkey-server) the node runs (a killed one not yet reaped
+        is a zombie)."""
+        program = Path(redis_binary()).name
         for child in psutil.Process(self.node.pid).children():
             with contextlib.suppress(psutil.Error):
-                if child.name() == "redis-server" and child.status() != psutil.STATUS_ZOMBIE:
+                if child.name() == program and child.status() != psutil.STATUS_ZOMBIE:
                     return int(child.pid)
         return None
 
     def kill_redis(self) -> tuple[int, float]:
-        """kill -9 of the embedded redis-server; its PID and the wall time of the kill."""
+        """kill -9 of the embedded server; its PID and the wall time of the kill."""
         pid = self.redis_pid()
-        assert pid is not None, "the server runs no embedded redis-server"
+        assert pid is not None, "the server runs no embedded valkey-server"
         os.kill(pid, signal.SIGKILL)
         return pid, time.time()
 
@@ -352,11 +354,23 @@ async def kill_nine(workdir: Path, scale: KillNine) -> Result:
 # FLT-1: Redis down, then back
 
 
+def appended_to(data: Path) -> Path:
+    """The file the server in `data` appends to: the last incremental file its manifest names
+    in appendonlydir/ (Redis >= 7, Valkey), else appendonly.aof (Redis 6)."""
+    manifest = data / "appendonlydir" / "appendonly.aof.manifest"
+    if not manifest.exists():
+        return data / "appendonly.aof"
+    # "file appendonly.aof.1.incr.aof seq 1 type i" per file, in order
+    files = [line.split() for line in manifest.read_text().splitlines()]
+    return manifest.parent / [words[1] for words in files if words[-1] == "i"][-1]
+
+
 @contextlib.contextmanager
 def corrupt_append_only_file(data: Path) -> Iterator[Callable[[], None]]:
     """The append-only file swapped for a corrupt one: the running server keeps appending to
     the original (it has it open), and a restart fails until `put_back` is called."""
-    aof, kept = data / "appendonly.aof", data / "appendonly.aof.kept"
+    aof = appended_to(data)
+    kept = aof.with_name(aof.name + ".kept")
     os.replace(aof, kept)
     aof.write_bytes(CORRUPT)
 

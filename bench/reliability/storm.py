@@ -68,8 +68,9 @@ from bench.viewer import (
 )
 from moderation import AkimLevel, AskQuestion, CreateMeeting, Moderate, StartMeeting, Submission
 from server.store import Store
-from server.store.embedded import EmbeddedRedis, redis_binary, socket_path
+from server.store.embedded import EmbeddedRedis, socket_path
 from server.usecases import Asked, UseCases, act, change_meeting, create_meeting, submit
+from tests import viewers
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESSES = [f"127.0.0.{n}" for n in range(2, 102)]  # viewers' source addresses
@@ -211,15 +212,7 @@ def free_port() -> int:
 
 def range_reads(data_dir: Path) -> int:
     """XRANGE and XREVRANGE calls the run's Redis has served (scripts' calls included)."""
-    cli = str(Path(redis_binary()).with_name("redis-cli"))
-    done = subprocess.run([cli, "-s", str(socket_path(data_dir)), "INFO", "commandstats"],
-                          capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
-    total = 0
-    for line in done.stdout.splitlines():
-        name, _, stats = line.strip().partition(":")
-        if name in ("cmdstat_xrange", "cmdstat_xrevrange"):
-            total += int(stats.split(",")[0].removeprefix("calls="))
-    return total
+    return viewers.range_reads(f"unix://{socket_path(data_dir)}")
 
 
 async def live_meeting(store: Store) -> str:

@@ -10,11 +10,13 @@ import logging
 import os
 import resource
 import secrets
+import signal
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -24,12 +26,20 @@ from server.app import create_app
 from server.auth.keys import KeyKind, current_key, studio_urls
 from server.cli import archive
 from server.cli.demo import ensure_demo, ensure_demo_users, ensure_results_demo
-from server.cli.shell import redis_url, say, with_store, with_usecases
+from server.cli.shell import at, redis_url, say, with_store, with_usecases
 from server.fanout import uvicorn as fast_path
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, variable_of
 
 logger = logging.getLogger(__name__)
 GC_THRESHOLDS = (50_000, 50, 100)
+# SIGTERM drains (issue 15): `/readyz` answers 503 `draining` for this long before the node
+# stops listening, time for the balancer's health checks (deploy/haproxy.cfg looks every
+# second) to send new viewers elsewhere; then each socket is closed 1012 once it has answered
+# what it was working on (at most uvicorn's graceful timeout, 5 s), and the node exits. A node
+# whose `/readyz` nobody asked in the last `CHECKED_WITHIN` seconds has no balancer to tell:
+# it closes its sockets at once.
+DRAIN_NOTICE = 2.0
+CHECKED_WITHIN = 30.0
 FEW_OPEN_FILES = 4096  # below this, a few thousand viewers cannot connect: say so
 
 
@@ -50,8 +60,8 @@ def add_parsers(commands: Any) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     with redis_url(settings) as url:
         if settings.worker:  # the embedded set-up: archive jobs run in this process too
-            archive.start_in_background(settings.replace(redis_url=url))
-        _run_server(settings.replace(redis_url=url), args.ready_file, announce=None)
+            archive.start_in_background(at(settings, url))
+        _run_server(at(settings, url), args.ready_file, announce=None)
     return 0
 
 
@@ -59,7 +69,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.admin_token:
         settings = settings.replace(admin_token=_new_token())
     with redis_url(settings) as url:
-        settings = settings.replace(redis_url=url)
+        settings = at(settings, url)
         meeting = with_usecases(settings, ensure_demo)
         finished = with_usecases(  # issue 12: a finished meeting with its results
             settings, lambda cases: ensure_results_demo(cases, settings.data_dir)
@@ -116,7 +126,6 @@ def _run_server(
         _run_workers(settings, ready_file, announce)
         return
     options = _uvicorn_options(settings)
-    config = uvicorn.Config(create_app(settings), loop="uvloop", **options)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and without it
     # a kept-alive connection's responses wait ~40 ms for Nagle and delayed ACKs.
@@ -132,8 +141,11 @@ def _run_server(
     listener.listen(options["backlog"])
     host, port = listener.getsockname()[:2]
     base = f"http://{host if family == socket.AF_INET else f'[{host}]'}:{port}"
+    settings = settings.replace(port=port)  # the node's default name has the port it got
+    app = create_app(settings)
+    config = uvicorn.Config(app, loop="uvloop", **options)
 
-    server = _Server(config, lambda: _ready(base, settings, ready_file, announce))
+    server = _Server(config, lambda: _ready(base, settings, ready_file, announce), app)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(server.serve(sockets=[listener]))
     if not server.started:
@@ -141,16 +153,38 @@ def _run_server(
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling us once it listens and the app has started."""
+    """uvicorn's server, telling us once it listens and the app has started, and draining on
+    SIGTERM (issue 15): `/readyz` says `draining` for `DRAIN_NOTICE` seconds (when a balancer
+    checks it), then uvicorn stops listening and closes every socket
+    (`WebSocketProtocol.shutdown`: each once it has answered the frame it was working on). A
+    second signal, or Ctrl+C, stops at once."""
 
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None], app: Any) -> None:
         super().__init__(config)
         self.on_ready = on_ready
+        self.app = app
+        self.drain_until: float | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
             self.on_ready()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        health = getattr(self.app.state, "health", None)  # there once the app has started
+        if sig != signal.SIGTERM or self.drain_until is not None or health is None:
+            super().handle_exit(sig, frame)
+            return
+        # Not recorded to be raised again once stopped, as uvicorn does with the signals it
+        # handles: a drained node exits 0.
+        notice = DRAIN_NOTICE if health.checked_within(CHECKED_WITHIN) else 0.0
+        self.drain_until = time.monotonic() + notice
+        health.drain()
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain_until is not None and time.monotonic() >= self.drain_until:
+            self.should_exit = True
+        return await super().on_tick(counter)
 
 
 def _run_workers(
@@ -210,8 +244,9 @@ def _as_environment(settings: Settings) -> dict[str, str]:
     environment = {}
     for item in fields(settings):
         value: Any = getattr(settings, item.name)
-        name = "REDIS_URL" if item.name == "redis_url" else f"HALYQ_{item.name.upper()}"
-        environment[name] = ",".join(value) if isinstance(value, tuple) else str(value)
+        environment[variable_of(item.name)] = (
+            ",".join(value) if isinstance(value, tuple) else str(value)
+        )
     return environment
 
 
@@ -224,5 +259,5 @@ def _ready(
         say(f"Halyq is serving at {base}/ (Ctrl+C stops it)")
     if ready_file is not None:
         ready_file.write_text(
-            json.dumps({"url": base, "pid": os.getpid(), "redis": settings.redis_url})
+            json.dumps({"url": base, "pid": os.getpid(), "redis": settings.store_url()})
         )

@@ -27,8 +27,10 @@ def say(text: str = "") -> None:
 
 @contextmanager
 def redis_url(settings: Settings) -> Iterator[str]:
-    if settings.redis_url:
-        yield settings.redis_url
+    """Where the store connects: REDIS_URL, the Sentinels, the cluster (`store_url`), or else
+    the data folder's embedded Redis, started (or joined) for the time of the block."""
+    if settings.store_url():
+        yield settings.store_url()
         return
     with EmbeddedRedis(settings.data_dir) as embedded:
         # Restarted whenever it dies, also under `halyq serve --workers N`, whose app processes
@@ -37,9 +39,15 @@ def redis_url(settings: Settings) -> Iterator[str]:
         yield embedded.url
 
 
+def at(settings: Settings, url: str) -> Settings:
+    """`settings` with the embedded Redis's `url` as REDIS_URL (for the app and its workers);
+    unchanged when they name a Redis of their own."""
+    return settings if settings.store_url() else settings.replace(redis_url=url)
+
+
 def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     async def run(url: str) -> T:
-        store = Store(url, settings.redis_prefix)
+        store = Store(url, settings.redis_prefix, replicas=settings.required_replicas())
         try:
             return await work(store)
         finally:

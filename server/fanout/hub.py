@@ -352,8 +352,12 @@ class Feed:
         return [] if found else None
 
     def _fold(self, event_id: str, event: Event) -> Update:
-        if (client_msg_id := getattr(event, "client_msg_id", None)) is not None:
-            self.continuity.acked(client_msg_id, event_id)  # what a loss would be told
+        client_msg_id = getattr(event, "client_msg_id", None)
+        if client_msg_id is not None and not self.hub.store.record.replicas:
+            # What a loss would be told. Not where replicas must confirm each ack (issue 15):
+            # an event read from the primary may never reach a replica, and its sender was
+            # then answered `retry`, never acked; an acked one is on a replica, not lost.
+            self.continuity.acked(client_msg_id, event_id)
         if isinstance(event, MeetingStarted | MeetingEnded):
             self.meeting = apply(self.meeting, event, meeting_id=self.meeting_id)
         elif isinstance(event, PhaseChanged):

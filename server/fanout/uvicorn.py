@@ -12,6 +12,9 @@
   socket, viewer or staff, passes its admission first (per-address cap, handshake queue).
 - `options(settings)` are the options `halyq serve` runs uvicorn with: `SETTINGS`, plus the
   trusted proxies whose `X-Forwarded-For` is believed (none by default).
+- A draining server (SIGTERM, issue 15) closes each socket with `CLOSE_DRAINING` once its
+  handler has answered the frame it was working on (an ack or a `retry`), not in the middle of
+  it as uvicorn would: `WebSocketProtocol.shutdown`.
 
 It leans on uvicorn's internals (`WebSocketsSansIOProtocol.handle_connect`, `send`, its `scope`
 and `transport`; `HttpToolsProtocol`'s parser callbacks and its hand-over at an upgrade), checked
@@ -27,6 +30,7 @@ import inspect
 import logging
 import re
 import struct
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -44,6 +48,11 @@ from server.wire import MAX_FRAME_BYTES
 logger = logging.getLogger(__name__)
 
 TRANSPORT = "halyq.transport"
+# A draining node's close (docs/protocol.md): RFC 6455's "service restart", which uvicorn sends
+# too when it stops; the client reconnects at once with `after` and `epoch`, and the balancer
+# sends it to another node.
+CLOSE_DRAINING = 1012
+DRAINING_REASON = "draining: reconnect"
 WRITTEN_FOR = ("0.54.",)  # uvicorn releases whose internals this module was checked against
 
 SETTINGS: dict[str, Any] = {
@@ -66,12 +75,55 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     """Pass `--ws server.fanout.uvicorn:WebSocketProtocol` to uvicorn (`halyq serve` does)."""
 
     _pending: Pending | None = None  # the handshake's deadline, handed over by `HttpProtocol`
+    _draining = False  # the server is stopping: close once the app waits for a frame
+    _answering = False  # the app took a frame and has not asked for the next one yet
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None:
-            scope["extensions"][TRANSPORT] = {"transport": self.transport}
+            # The protocol by weak reference: the scope it holds must not hold it (a cycle
+            # that only a full collection would free, after every closed socket).
+            protocol = weakref.ref(self)
+            scope["extensions"][TRANSPORT] = {"transport": self.transport, "protocol": protocol}
+
+    def shutdown(self) -> None:
+        """The server drains (SIGTERM, issue 15): stop reading frames, let the app answer the
+        one it is working on (a comment being appended gets its ack or its `retry`: nothing
+        acked is unknown to its client), then close with `CLOSE_DRAINING`. uvicorn's own
+        shutdown would close at once and drop that answer."""
+        if not self.handshake_complete or self.close_sent or self.transport.is_closing():
+            super().shutdown()
+            return
+        self.stop_keepalive()
+        self._draining = True
+        if not self.read_paused:  # what the client sends from now on is sent again elsewhere
+            self.read_paused = True
+            self.transport.pause_reading()
+        if not self._answering:
+            self._close_draining()
+
+    async def receive(self) -> Any:
+        self._answering = False
+        if self._draining:
+            if not self.close_sent and self.queue.empty():
+                self._close_draining()
+            return await self.queue.get()  # frames taken before the drain, then the end
+        message = await super().receive()
+        self._answering = message["type"] == "websocket.receive"
+        return message
+
+    def _close_draining(self) -> None:
+        """Send the close frame as uvicorn does for the app's own `websocket.close`."""
+        self.queue.put_nowait(
+            {"type": "websocket.disconnect", "code": CLOSE_DRAINING, "reason": DRAINING_REASON}
+        )
+        self.conn.send_close(CLOSE_DRAINING, DRAINING_REASON)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.read_paused = False  # the client's closing frame must be read
+        self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
 
     def adopt(self, pending: Pending) -> None:
         """The upgrade's deadline runs on until the app accepts or refuses the socket."""
@@ -199,6 +251,10 @@ def problems() -> list[str]:
         "self.transport = transport",
         "self.handshake_complete = True",
         '"websocket.http.response.start"',
+        # the drain (`shutdown`, `receive`, `_close_draining`) leans on these
+        "self.read_paused = True",
+        "message = await self.queue.get()",
+        "self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)",
     ):
         if needed not in source:
             found.append(f"WebSocketsSansIOProtocol no longer has {needed.split(':')[0]}")
@@ -236,18 +292,23 @@ class Lent:
     """A socket's transport, lent by our protocol: batches go straight into its buffer, which
     is the connection's outbox (no task and no copy per connection)."""
 
-    __slots__ = ("_transport",)
+    __slots__ = ("_protocol", "_transport")
 
-    def __init__(self, transport: asyncio.WriteTransport) -> None:
+    def __init__(
+        self, transport: asyncio.WriteTransport, protocol: weakref.ref[WebSocketProtocol]
+    ) -> None:
         self._transport = transport
+        self._protocol = protocol  # nothing may follow its close frame (a drain sends one)
 
     def buffered(self) -> int:
         """Bytes written and not yet taken by the client."""
         return self._transport.get_write_buffer_size()
 
     def write(self, frame: bytes) -> None:
-        if not self._transport.is_closing():
-            self._transport.write(frame)
+        protocol = self._protocol()
+        if protocol is None or protocol.close_sent or self._transport.is_closing():
+            return
+        self._transport.write(frame)
 
     def abort(self) -> None:
         self._transport.abort()
@@ -257,7 +318,7 @@ def lent(scope: Scope) -> Lent | None:
     """The transport our protocol lent this socket, or None under any other server."""
     found: dict[str, Any] = scope.get("extensions", {}).get(TRANSPORT, {})
     transport = found.get("transport")
-    return None if transport is None else Lent(transport)
+    return None if transport is None else Lent(transport, found["protocol"])
 
 
 def text_frame(payload: bytes) -> bytes:

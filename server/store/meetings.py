@@ -1,5 +1,10 @@
 """Meetings in Redis: one hash per meeting (its status, for guards, and the record as JSON)
-and an index of every meeting by the time it was created."""
+and an index of every meeting by the time it was created.
+
+The index is not written in the meeting's own atomic write: in a Redis Cluster the meeting's
+keys and the index live in different slots (issue 15). The meeting is written first, then its
+index entry, alone (`index`: idempotent); a process that stopped in between leaves a meeting
+the index misses, which `repair` (run at every start) finds again by a SCAN of every primary."""
 
 from __future__ import annotations
 
@@ -24,6 +29,28 @@ class Meetings:
         return _meeting(await self._redis.hget(self._keys.meeting(meeting_id), "data"))
 
     @translated
+    async def index(self, *meetings: Meeting) -> None:
+        """List `meetings`, written before, in the index (again: no harm)."""
+        if meetings:
+            await self._redis.zadd(self._keys.meetings(), {m.id: m.created_at for m in meetings})
+
+    @translated
+    async def repair(self) -> list[str]:
+        """Index every meeting the index misses (a process stopped between a meeting's write
+        and its index entry); returns their ids. Scans every key of every primary: run it at
+        start, not per request."""
+        listed = {str(m) for m in await self._redis.zrange(self._keys.meetings(), 0, -1)}
+        found = []
+        pattern = self._keys.meeting_pattern()
+        async for key in self._redis.scan_iter(match=pattern, count=1000, _type="hash"):
+            meeting_id = self._keys.meeting_of(str(key))
+            if meeting_id not in listed:
+                found.append(meeting_id)
+        missing = [m for m in [await self.get(i) for i in found] if m is not None]
+        await self.index(*missing)
+        return [m.id for m in missing]
+
+    @translated
     async def all(self) -> list[Meeting]:
         """Every meeting, oldest first."""
         ids = await self._redis.zrange(self._keys.meetings(), 0, -1)
@@ -34,11 +61,11 @@ class Meetings:
         return [m for m in map(_meeting, rows) if m is not None]
 
     def create(self, write: Write, meeting: Meeting) -> Guard:
-        """Store a new meeting; the guard refuses if its id is taken."""
+        """Store a new meeting; the guard refuses if its id is taken. Once the write is done,
+        `index` lists it."""
         key = self._keys.meeting(meeting.id)
         guard = write.absent(key)
         self._store(write, meeting)
-        write.zadd(self._keys.meetings(), meeting.created_at, meeting.id)
         return guard
 
     def change(self, write: Write, before: Meeting, after: Meeting) -> Guard:

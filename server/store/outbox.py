@@ -5,6 +5,11 @@ reports survives any crash, and each is delivered by one process at a time.
 An entry read and not acknowledged stays pending: a delivery that failed is claimed again
 after a backoff that grows with its deliveries, and one whose process died is claimed by
 another (or by the same after a restart). A delivered entry is acknowledged and deleted.
+
+The postman finds the outboxes to read without an index written in the decision's write (the
+meeting's keys and a global index are in different Redis Cluster slots, issue 15): a meeting's
+outbox is there when its stream exists; an outbox that follows no meeting (`send_now`) is listed
+in `outboxes`, written before the answer.
 """
 
 from __future__ import annotations
@@ -51,17 +56,28 @@ class OutboxStore:
     ) -> None:
         """Queue an answer in `write`: it lands with what the write decides, or not at all."""
         self._record.queue(write, self._keys.outbox(meeting_id), dumps(data), at)
-        write.sadd(self._keys.outboxes(), meeting_id)
 
     async def send_now(self, meeting_id: str, data: dict[str, Any]) -> None:
-        """Queue an answer on its own (no decision goes with it)."""
+        """Queue an answer on its own (no decision goes with it), its outbox listed first."""
+        await self._list(meeting_id)
         write = Write()
         self.queue(write, meeting_id, data)
         await self._record.run(write)
 
     @translated
+    async def _list(self, meeting_id: str) -> None:
+        await self._redis.sadd(self._keys.outboxes(), meeting_id)
+
+    @translated
     async def meetings(self) -> list[str]:
-        return sorted(str(m) for m in await self._redis.smembers(self._keys.outboxes()))
+        """The meetings whose outbox exists, and the outboxes `send_now` listed."""
+        listed = {str(m) for m in await self._redis.smembers(self._keys.outboxes())}
+        ids = [str(m) for m in await self._redis.zrange(self._keys.meetings(), 0, -1)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for meeting_id in ids:
+                pipe.exists(self._keys.outbox(meeting_id))
+            found = await pipe.execute()
+        return sorted(listed | {m for m, there in zip(ids, found, strict=True) if there})
 
     @translated
     async def new(self, meeting_id: str, consumer: str, count: int) -> list[Letter]:
@@ -131,10 +147,8 @@ class OutboxStore:
     @translated
     async def drop(self, meeting_id: str) -> None:
         """Forget the meeting's outbox (retention: its answers can no longer be delivered)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._keys.outbox(meeting_id))
-            pipe.srem(self._keys.outboxes(), meeting_id)
-            await pipe.execute()
+        await self._redis.delete(self._keys.outbox(meeting_id))
+        await self._redis.srem(self._keys.outboxes(), meeting_id)  # another slot: alone
         self._groups.discard(meeting_id)
 
     async def _group(self, meeting_id: str) -> None:

@@ -35,6 +35,11 @@ from server.wire import decode_event, encode_event
 Entry = tuple[str, Event]
 MAX_BLOCK_MS = 2000
 WAITAOF_TIMEOUT_MS = 5000
+# How long an append waits for its replicas (issue 15): well under HALYQ_ACK_TIMEOUT (2 s), so
+# that a replica that does not confirm makes the comment's answer `retry`, not a timeout.
+REPLICA_WAIT_MS = 1000
+TICK_MS = 60_000  # how long the small write that orders a confirmation is kept (`_confirm`)
+REPLICA_LOOK_TIMEOUT = 0.5  # asking a replica how it writes to disk (`_replicas_on_disk`)
 
 
 class Durability(enum.StrEnum):
@@ -47,8 +52,72 @@ class Durability(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DurabilityReport:
+    """How acks survive a crash, and (issue 15) the replicas that must confirm each append:
+    `replicas_connected` counts those that can (online, and on disk where WAITAOF waits)."""
+
     mode: Durability
     detail: str
+    replicas_required: int = 0
+    replicas_connected: int = 0
+    replicas_detail: str = field(default="", compare=False)  # counts change, words vary
+
+    @property
+    def replicas_missing(self) -> bool:
+        """Fewer replicas can confirm than must: no append can be acknowledged."""
+        return self.replicas_connected < self.replicas_required
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """What follows every write on its connection before its ack (`WAITAOF` or `WAIT`), and
+    the counts the last reply must reach: fsyncs on the primary, then replicas.
+
+    With replicas, WAITAOF goes after a WAIT: measured on Valkey 9.1, a WAITAOF sent in the
+    same batch as the write waits for the replica's once-a-second report (about 1 s an ack),
+    because the replica answers the primary's request for its offsets before it has fsynced
+    the write; after WAIT, the primary asks again once the replica has it (about 1 ms). Each
+    waits at most half of `REPLICA_WAIT_MS`."""
+
+    commands: tuple[tuple[Any, ...], ...]
+    local: int
+    replicas: int
+
+    @classmethod
+    def choose(cls, replicas: int, *, waitaof: bool, local: bool) -> Wait | None:
+        """WAITAOF where the server has it (>= 7.2, with appendonly yes), waiting for the
+        local fsync too unless `appendfsync always` made it already (`local` False); WAIT for
+        replicas on older servers; nothing when there is nothing to wait for."""
+        half = REPLICA_WAIT_MS // 2
+        if waitaof and replicas:
+            commands = (("WAIT", replicas, half), ("WAITAOF", int(local), replicas, half))
+            return cls(commands, int(local), replicas)
+        if waitaof and local:
+            return cls((("WAITAOF", 1, 0, WAITAOF_TIMEOUT_MS),), 1, 0)
+        if replicas:
+            return cls((("WAIT", replicas, REPLICA_WAIT_MS),), 0, replicas)
+        return None
+
+    @property
+    def name(self) -> str:
+        return str(self.commands[-1][0])
+
+    def short(self, reply: Any) -> str | None:
+        """Why `reply` (to the last command) does not confirm the write, or None when it
+        does."""
+        if isinstance(reply, Exception):  # an error reply (`call_once` returns it as a value)
+            return f"{self.name} failed: {reply}"
+        if self.name == "WAIT":
+            done = int(reply)
+            return None if done >= self.replicas else f"{done} of {self.replicas} replicas"
+        local, replicas = (int(n) for n in reply)
+        if local < self.local:
+            return "the append is not known to be on disk"
+        return None if replicas >= self.replicas else f"{replicas} of {self.replicas} replicas"
+
+
+class NotConfirmed(Unanswered):
+    """The write ran and Redis answered, but not all the fsyncs and replicas it needs
+    confirmed it in time (`Wait`): not acknowledged, and not refused either (issue 15)."""
 
 
 class Check(enum.StrEnum):
@@ -206,8 +275,9 @@ class Write:
 class Record:
     """Appends to and reads of meetings' streams, durable before an append is acknowledged."""
 
-    def __init__(self, redis: Redis, readers: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, readers: Redis, keys: Keys, *, replicas: int = 0) -> None:
         self._redis = redis
+        self.replicas = replicas  # that must confirm an append before its ack (issue 15)
         # Feeds' blocking reads have connections of their own: a burst of writes waiting for
         # the main pool never starves the readers that deliver them.
         self._readers = readers
@@ -215,7 +285,11 @@ class Record:
         self._apply = redis.register_script(
             resources.files("server.store").joinpath("lua", "apply.lua").read_text()
         )
-        self.durability = DurabilityReport(Durability.NONE, "not checked yet")
+        self.durability = DurabilityReport(
+            Durability.NONE, "not checked yet", replicas_required=replicas
+        )
+        # Until the server is known: WAIT, which every version has, for the replicas.
+        self._wait = Wait.choose(replicas, waitaof=False, local=False)
         self.clock = RedisClock()
         self.liveness = Liveness()
         self.breaker = Breaker(redis, self.clock, self.liveness)
@@ -274,13 +348,18 @@ class Record:
     @translated
     async def seen(self, meeting_id: str, client_msg_id: str) -> Recorded | None:
         """What `client_msg_id` was recorded as, if it was."""
-        value = await self._redis.hget(self._keys.seen(meeting_id), client_msg_id)
-        return None if value is None else Recorded.parse(str(value))
+        key = self._keys.seen(meeting_id)
+        value = await self._redis.hget(key, client_msg_id)
+        if value is None:
+            return None
+        await self._confirm(key)  # an answer from it is an ack: as durable as one (issue 15)
+        return Recorded.parse(str(value))
 
     @translated
     async def run(self, write: Write, attempt: Attempt | None = None) -> Written | Refused:
         """Check the write's guards and apply it, atomically; answers only once the appends
-        are durable (see `Durability`).
+        are durable (see `Durability`) and `replicas` replicas confirmed them (`Wait`; a
+        refusal too, since what it found may be answered as an ack: `_confirm`).
 
         With an `attempt` (a submission's) the write is sent once and never again, and only
         while the breaker is closed (see `Breaker`). `attempt.sent` then
@@ -293,6 +372,7 @@ class Record:
         status, *values = reply
         if status == "ok":
             return Written(tuple(str(v) for v in values))
+        await self._confirm(write.keys[0])  # what the guard found may be answered as an ack
         guard, _ = write.guards[int(values[0]) - 1]
         return Refused(guard, str(values[1]))
 
@@ -302,6 +382,9 @@ class Record:
         again = False
         try:
             reply = await self._send(script, attempt)
+        except NotConfirmed:
+            self.breaker.succeeded()  # Redis answered: a replica's silence is no outage
+            raise
         except Unanswered as error:
             # The link failed after the write went out: send it once more, on another
             # connection, as its sender would. Its guards make that safe: the first one to run
@@ -339,26 +422,57 @@ class Record:
         return reply
 
     async def _durable_once(self, script: Sequence[Any], attempt: Attempt) -> Any:
-        if self.durability.mode is not Durability.WAITAOF:
+        """The write and its wait (`Wait`), together on one connection: WAIT and WAITAOF wait
+        for what their own connection wrote last."""
+        wait = self._wait
+        if wait is None:
             (reply,) = await call_once(self._redis, [script], attempt)
             return reply
-        wait = ("WAITAOF", 1, 0, WAITAOF_TIMEOUT_MS)
-        reply, synced = await call_once(self._redis, [script, wait], attempt)
-        if isinstance(synced, ResponseError) or int(synced[0]) < 1:
-            # It ran, and is not known to be on disk: neither acknowledged nor refused.
-            raise Unanswered(f"WAITAOF: the append is not known to be on disk ({synced})")
+        reply, *_, confirmed = await call_once(self._redis, [script, *wait.commands], attempt)
+        if isinstance(reply, ResponseError):
+            return reply  # the script did not run (or ran nothing): nothing to wait for
+        if (why := wait.short(confirmed)) is not None:
+            # It ran, and is not known to be on disk or on the replicas: neither acknowledged
+            # nor refused; the sender is told `retry` and sends it again (issue 15).
+            raise NotConfirmed(f"{wait.name}: {why} ({confirmed})")
         return reply
 
     async def _durably(self, keys: list[str], args: list[str]) -> Any:
-        if self.durability.mode is not Durability.WAITAOF:
+        wait = self._wait
+        if wait is None:
             return await self._apply(keys=keys, args=args)
         async with self._redis.pipeline(transaction=False) as pipe:
             await self._apply(keys=keys, args=args, client=pipe)
-            pipe.execute_command("WAITAOF", 1, 0, WAITAOF_TIMEOUT_MS)
-            reply, (local, _) = await pipe.execute()
-        if int(local) < 1:
-            raise StoreUnavailable("WAITAOF timed out: the append is not known to be on disk")
+            for command in wait.commands:
+                pipe.execute_command(*command)
+            reply, *_, confirmed = await pipe.execute()
+        if (why := wait.short(confirmed)) is not None:
+            raise StoreUnavailable(f"{wait.name} timed out: {why}")
         return reply
+
+    async def _confirm(self, key: str) -> None:
+        """Return once what a read or a refused write found in the record is as durable as
+        an append must be before its ack (issue 15): it may be another connection's write,
+        still unconfirmed, and WAIT and WAITAOF wait only for their own connection's last
+        write. So a small write of this connection's, ordered after what was found (it runs
+        after it, in the slot of `key`), goes first, then the wait."""
+        wait = self._wait
+        if wait is None:
+            return
+        tick = ("SET", self._tick(key), "1", "PX", TICK_MS)
+        try:
+            *_, confirmed = await call_once(self._redis, [tick, *wait.commands], Attempt())
+        except (RedisError, OSError) as error:
+            raise Unanswered(f"{type(error).__name__}: {error}") from error
+        if (why := wait.short(confirmed)) is not None:
+            raise NotConfirmed(f"{wait.name}: {why} ({confirmed})")
+
+    def _tick(self, key: str) -> str:
+        """The key of `_confirm`'s small write: in `key`'s hash tag's slot, if it has one."""
+        start = key.find("{")
+        end = key.find("}", start + 1)
+        tag = key[start : end + 1] if 0 <= start < end - 1 else ""
+        return f"{self._keys.prefix}tick:{tag}"
 
     @translated
     async def log(self, key: str, fields: dict[str, str], *, maxlen: int) -> str:
@@ -425,19 +539,63 @@ class Record:
             config = await self._redis.config_get("append*")  # Redis 6 takes one pattern
         except ResponseError:
             config = {}  # CONFIG is disabled on some managed servers
+        waitaof = version >= (7, 2) and config.get("appendonly", "yes") == "yes"
         if config.get("appendonly") == "yes" and config.get("appendfsync") == "always":
-            report = DurabilityReport(Durability.ALWAYS, "appendonly yes, appendfsync always")
-        elif version >= (7, 2) and config.get("appendonly", "yes") == "yes":
-            report = DurabilityReport(Durability.WAITAOF, "each append waits for WAITAOF 1 0")
+            mode, detail = Durability.ALWAYS, "appendonly yes, appendfsync always"
+        elif waitaof:
+            mode, detail = Durability.WAITAOF, "each append waits for WAITAOF 1 0"
         else:
-            report = DurabilityReport(
+            mode, detail = (
                 Durability.NONE,
                 f"Redis {info['redis_version']} with appendonly={config.get('appendonly', '?')}"
                 f" appendfsync={config.get('appendfsync', '?')}: set appendonly yes and"
                 " appendfsync always (or use Redis >= 7.2)",
             )
+        self._wait = Wait.choose(self.replicas, waitaof=waitaof, local=mode is Durability.WAITAOF)
+        connected, about = await self._replicas(waitaof)
+        report = DurabilityReport(mode, detail, self.replicas, connected, about)
         self.durability = report
         return report
+
+    async def _replicas(self, waitaof: bool) -> tuple[int, str]:
+        """How many replicas can confirm appends now, and in words: those online (INFO
+        replication), and where WAITAOF waits, only those with appendonly yes (WAITAOF counts
+        no other)."""
+        info: Any = await self._redis.info("replication")
+        online = [
+            value
+            for name, value in info.items()
+            if name.startswith("slave") and isinstance(value, dict)
+            and value.get("state") == "online"
+        ]  # fmt: skip
+        if not self.replicas:
+            return len(online), f"{len(online)} replicas online; acks wait for none"
+        if not waitaof:
+            return len(online), f"{len(online)} replicas online; each append waits for WAIT"
+        on_disk = [await self._on_disk(str(r["ip"]), int(r["port"])) for r in online]
+        lacking = len(online) - sum(on_disk)
+        detail = f"{sum(on_disk)} replicas online with appendonly yes; each append waits for them"
+        if lacking:
+            detail += f" ({lacking} online without appendonly yes: WAITAOF does not count them)"
+        return sum(on_disk), detail
+
+    async def _on_disk(self, host: str, port: int) -> bool:
+        """Whether the replica at host:port writes an append-only file (unknown: assumed)."""
+        replica = Redis(
+            host=host,
+            port=port,
+            socket_timeout=REPLICA_LOOK_TIMEOUT,
+            socket_connect_timeout=REPLICA_LOOK_TIMEOUT,
+            decode_responses=True,
+            driver_info=None,
+        )
+        try:
+            config = await replica.config_get("appendonly")
+        except (RedisError, OSError):
+            return True  # unreachable from here or CONFIG disabled: WAITAOF will tell
+        finally:
+            await replica.aclose()
+        return config.get("appendonly") == "yes"
 
 
 def _entry(raw: Any) -> Entry:

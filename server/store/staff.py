@@ -1,7 +1,9 @@
 """Staff records in Redis: users, sessions, failed-login throttling and the audit log.
 
-Its keys all start with `{prefix}staff:`. Session ids are kept only as SHA-256 digests, so a
-copy of the database does not hand out logins.
+Its keys all start with `{prefix}{staff}:`: one hash tag, so that its scripts and transactions
+(a user and the set of users, a session and its user's sessions, the three throttles of a
+sign-in) touch one Redis Cluster slot (issue 15). Session ids are kept only as SHA-256 digests,
+so a copy of the database does not hand out logins.
 """
 
 from __future__ import annotations

@@ -25,7 +25,10 @@ from server.store.tokens import TokenStore
 from server.store.votes import VoteStore
 
 MAX_CONNECTIONS = 64
-MAX_READERS = 16  # one blocking XREAD per live meeting in this process
+# One blocking XREAD per live meeting in this process (and the postman's): a calendar day of
+# dozens of meetings at once must not wait for a reader (issue 15). Connections are made only
+# as meetings go live, and cost Redis about 20 KB each (docs/scaling.md).
+MAX_READERS = 512
 
 
 class Store:
@@ -33,13 +36,15 @@ class Store:
     `staff`, `epochs`, `clocks`, `tokens`, `intake`, `outbox` and `jobs` are the adapters; nothing
     outside `server/store/` sees a Redis client."""
 
-    def __init__(self, url: str, prefix: str = "halyq:") -> None:
+    def __init__(self, url: str, prefix: str = "halyq:", *, replicas: int = 0) -> None:
+        """`url` is a Redis URL or a Sentinel's or cluster's (see `connect`); `replicas` is
+        how many replicas must confirm an append before it is acknowledged (issue 15)."""
         self.prefix = prefix
         self._redis = connect(url, MAX_CONNECTIONS)
         self._readers = connect(url, MAX_READERS)
         keys = Keys(prefix)
         self._keys = keys
-        self.record = Record(self._redis, self._readers, keys)
+        self.record = Record(self._redis, self._readers, keys, replicas=replicas)
         self.meetings = Meetings(self._redis, keys)
         self.board = BoardStore(self._redis, keys, self.record)
         self.votes = VoteStore(self._redis, keys)

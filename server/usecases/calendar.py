@@ -1,7 +1,8 @@
 """The annual calendar end to end (R1, issue 13): a CSV imported whole or not at all, moves,
 cancellations, approvals and submissions; each planned meeting becomes a scheduled meeting of the
-product (its id is the planned meeting's id; its announcement is the moment it was planned, R5)
-in the same write as its calendar event, and a move moves that meeting too.
+product (its id is the planned meeting's id; its announcement is the moment it was planned, R5),
+created right after its calendar event, and a move moves that meeting too (each meeting in a
+write of its own: its keys and the calendar's are in different Redis Cluster slots, issue 15).
 
 Compliance (`moderation.compliance`) is read here from the calendar, the meetings, the
 territories (`moderation.territories.to_visit`, R1) and the issue pool (R6).
@@ -155,17 +156,31 @@ async def import_csv(cases: UseCases, data: bytes | str, *, by: str) -> list[Pla
         planned = await _checked(cases, before, rows, context)
         write = Write()
         cases.store.calendar.append(write, before, [e for e, _ in planned])
-        for event, meeting_event in planned:
-            meeting = apply_meeting(None, meeting_event, meeting_id=event.planned)
-            assert meeting is not None
-            cases.store.meetings.create(write, meeting)
-            cases.store.record.append(write, meeting.id, meeting_event)
         if not isinstance(await cases.store.record.run(write), Refused):
+            await _announce_planned(cases, [m for _, m in planned], [e.planned for e, _ in planned])
             after = before.calendar
             for event, _ in planned:
                 after = apply_calendar(after, event)
             return [after.planned[e.planned] for e, _ in planned]
     raise Conflict("the calendar kept changing meanwhile; try again")
+
+
+async def _announce_planned(
+    cases: UseCases, announced: Sequence[MeetingCreated], ids: Sequence[str]
+) -> None:
+    """Create the planned meetings, after the plan: each in a write of its own, then listed in
+    the index (a meeting's keys and the calendar's are in different Redis Cluster slots, issue
+    15). A meeting created meanwhile under a planned id is left as it is."""
+    created = []
+    for meeting_event, meeting_id in zip(announced, ids, strict=True):
+        meeting = apply_meeting(None, meeting_event, meeting_id=meeting_id)
+        assert meeting is not None
+        write = Write()
+        cases.store.meetings.create(write, meeting)
+        cases.store.record.append(write, meeting.id, meeting_event)
+        if not isinstance(await cases.store.record.run(write), Refused):
+            created.append(meeting)
+    await cases.store.meetings.index(*created)
 
 
 async def _checked(
@@ -207,8 +222,8 @@ async def _decide(cases: UseCases, decide: Callable[[Calendars], CalendarEvent])
 async def move_planned(
     cases: UseCases, planned_id: str, day: str, at: str, place: str = "", *, by: str
 ) -> Planned:
-    """Move a planned meeting and its scheduled meeting in one write (R1: a correction); one
-    already on air or over cannot move (`InvalidTransition`)."""
+    """Move a planned meeting, then its scheduled meeting (R1: a correction); one already on
+    air or over cannot move (`InvalidTransition`, before anything is written)."""
     starts = local_start(day, at)
     for _ in range(TRIES):
         before = await calendars(cases)
@@ -216,16 +231,27 @@ async def move_planned(
         meeting = await cases.store.meetings.get(planned_id)
         if meeting is None:
             raise NotFound(f"no meeting {planned_id!r} for the planned meeting")
-        moved = reschedule(meeting, event.starts_at, now=event.at)
-        after = apply_meeting(meeting, moved, meeting_id=meeting.id)
-        assert after is not None
+        reschedule(meeting, event.starts_at, now=event.at)  # raises for one on air or over
         write = Write()
         cases.store.calendar.append(write, before, [event])
-        cases.store.meetings.change(write, meeting, after)
-        cases.store.record.append(write, meeting.id, moved)
         if not isinstance(await cases.store.record.run(write), Refused):
+            await _move_meeting(cases, meeting, event.starts_at, event.at)
             return fold(before, event).calendar.planned[planned_id]
     raise Conflict("the calendar kept changing meanwhile; try again")
+
+
+async def _move_meeting(cases: UseCases, meeting: Meeting, starts_at: str, now: int) -> None:
+    """Move the scheduled meeting of a planned meeting that moved, in a write of its own after
+    the calendar's (another Redis Cluster slot, issue 15); `Conflict` if the meeting changed
+    since it was read (it went on air): the calendar moved, the meeting did not."""
+    moved = reschedule(meeting, starts_at, now=now)
+    after = apply_meeting(meeting, moved, meeting_id=meeting.id)
+    assert after is not None
+    write = Write()
+    cases.store.meetings.change(write, meeting, after)
+    cases.store.record.append(write, meeting.id, moved)
+    if isinstance(await cases.store.record.run(write), Refused):
+        raise Conflict(f"meeting {meeting.id} changed meanwhile; the calendar moved, it did not")
 
 
 async def cancel_planned(cases: UseCases, planned_id: str, *, by: str) -> Planned:

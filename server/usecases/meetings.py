@@ -54,6 +54,7 @@ async def create(cases: UseCases, command: CreateMeeting, *, meeting_id: str = "
     store.record.append(write, meeting_id, event)
     if isinstance(await store.record.run(write), Refused):
         raise Conflict(f"meeting {meeting_id} already exists")
+    await store.meetings.index(meeting)  # alone: another cluster slot (issue 15)
     return meeting
 
 

@@ -7,7 +7,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from server.health import PING_TIMEOUT, Health, public
+from server.health import DRAINING, PING_TIMEOUT, Health, public
 from server.services import Services
 from server.store import Durability, StoreUnavailable
 
@@ -18,14 +18,20 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """`GET /readyz`: 200 only if Redis answers, acknowledged comments are durable and the
+    """`GET /readyz`: 200 only if Redis answers, acknowledged comments are durable, the
     record is usable (while it is not: `state` degraded, with the `status` frame's `reason` and
-    `detail`). It is public: no file paths."""
+    `detail`) and the node is not draining (`state` and `reason` draining). It names the node,
+    and says how many replicas must confirm each append and how many can (issue 15: fewer is
+    503). It is public: no file paths."""
     services: Services = request.app.state.services
     health: Health = request.app.state.health
-    report: dict[str, object] = {}
-    ready = health.status.ok
-    if not ready:  # as the sockets are told (docs/protocol.md)
+    health.asked()  # a balancer checks: a drain gives it time to look elsewhere
+    report: dict[str, object] = {"node": health.node}
+    ready = health.status.ok and not health.draining
+    if health.draining:  # SIGTERM (issue 15): the balancer sends new viewers elsewhere
+        report |= {"state": DRAINING, "reason": DRAINING,
+                   "detail": "this node is stopping: connect to another"}  # fmt: skip
+    elif not ready:  # as the sockets are told (docs/protocol.md)
         report |= {"state": "degraded", "reason": health.status.reason,
                    "detail": health.status.detail}  # fmt: skip
     try:
@@ -47,6 +53,12 @@ async def readyz(request: Request) -> Response:
             if services.settings.accept_nondurable
             else ""
         )
+        ready = False
+    # Issue 15: the replicas that must confirm each append, and those that can now.
+    report["replicas"] = {"required": durability.replicas_required,
+                          "connected": durability.replicas_connected,
+                          "detail": public(durability.replicas_detail)}  # fmt: skip
+    if durability.replicas_missing:
         ready = False
     if services.hub.problems:
         report["problems"] = sorted(public(p) for p in services.hub.problems.values())

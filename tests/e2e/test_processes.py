@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from moderation import CommentPosted, Meeting
 from server.settings import Settings
 from server.store import Store
-from server.store.embedded import socket_path
+from server.store.embedded import redis_binary, socket_path
 from tests.helpers import (
     ROOT,
     TIMEOUT,
@@ -129,8 +129,9 @@ class Commenter:
 def kill_hard(server: ServerProcess) -> None:
     """kill -9 the server and the Redis it started, as a power cut would leave them."""
     parent = psutil.Process(server.process.pid)
-    redis = [child for child in parent.children() if "redis-server" in child.name()]
-    assert redis, "the server runs no embedded redis-server"
+    program = Path(redis_binary()).name  # valkey-server
+    redis = [child for child in parent.children() if child.name() == program]
+    assert redis, f"the server runs no embedded {program}"
     for process in (*redis, parent):
         os.kill(process.pid, signal.SIGKILL)
     server.process.wait()

@@ -156,15 +156,17 @@ async def test_flt6_redis_back_from_an_older_file_is_noticed_even_after_new_comm
     settings, store, meeting = record
     session = await open_session(store, "aliya", Role.MODERATOR)
     viewers = [Viewer() for _ in range(3)]
-    aof = private_redis.folder / "appendonly.aof"
+    aof = private_redis.folder / "appendonlydir"  # Valkey's (Redis 7's) multi-part files
+    old = aof.with_suffix(".old")
     async with live_server(settings) as server, closing(viewers):
         async with connected(server, meeting, session, viewers) as (desk, ws):
             kept = await say(ws, "kept")
-            shutil.copy(aof, aof.with_suffix(".old"))  # the backup, with `kept` and the epoch
+            shutil.copytree(aof, old)  # the backup, with `kept` and the epoch
             lost = {f"lost-{n}": await say(ws, f"lost-{n}") for n in range(4)}
             await gather_all(*(v.read_until(lambda v: v.has([lost["lost-3"]])) for v in viewers))
             private_redis.kill()
-            shutil.copy(aof.with_suffix(".old"), aof)
+            shutil.rmtree(aof)
+            shutil.copytree(old, aof)
             private_redis.start()
             gone = time.monotonic()
             (newer,) = await posted_once_reachable(store, meeting)

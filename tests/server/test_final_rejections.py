@@ -1,7 +1,7 @@
 """A rejection is final (issue 8), retries are never rate limited (DUR-3), overload is explicit
 (OVL-2), and slow mode holds however many cookies an address mints.
 
-Tests that stall Redis (SIGSTOP) run a redis-server of their own, the embedded one in a folder
+Tests that stall Redis (SIGSTOP) run a valkey-server of their own, the embedded one in a folder
 of the test's, and always SIGCONT it; the session's Redis is never touched.
 """
 
@@ -12,7 +12,6 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,14 +26,14 @@ from server.health import MISSES, PING_TIMEOUT
 from server.settings import Settings
 from server.store import Store, Write
 from server.store.client import QUIET_BEFORE_TRIP, TRIP_AFTER, Attempt
-from server.store.embedded import EmbeddedRedis, redis_binary
+from server.store.embedded import EmbeddedRedis
 from server.store.record import Check, Refused
 from server.usecases import UseCases, change_meeting, create_meeting
 from server.usecases.context import MAX_IN_FLIGHT, MAX_LAG, Lag
 from server.web.viewer import MAX_BACKLOG
 from tests.conftest import meeting_command
 from tests.faultproxy import FaultProxy
-from tests.helpers import TIMEOUT, LiveServer, comment, live_server, recv_json, wait_for
+from tests.helpers import TIMEOUT, LiveServer, cli, comment, live_server, recv_json, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +42,7 @@ Answers = dict[str, dict[str, Any]]
 
 
 class StoppableRedis:
-    """A durable redis-server of this test's own that can be stalled (SIGSTOP) and resumed."""
+    """A durable valkey-server of this test's own that can be stalled (SIGSTOP) and resumed."""
 
     def __init__(self, folder: Path) -> None:
         self.embedded = EmbeddedRedis(folder).start()
@@ -73,13 +72,8 @@ class StoppableRedis:
         os.kill(self.pid, signal.SIGCONT)
 
     def redis_cli(self, *args: str) -> str:
-        """`redis-cli` against it, as an operator runs it."""
-        cli = str(Path(redis_binary()).with_name("redis-cli"))
-        done = subprocess.run(
-            [cli, "-s", str(self.embedded.socket), *args],
-            capture_output=True, text=True, timeout=TIMEOUT, check=True,
-        )  # fmt: skip
-        return done.stdout.strip()
+        """One command against it, as an operator runs it (an error reply fails the test)."""
+        return cli(self.embedded.socket, *args, check=True).strip()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -38,10 +39,19 @@ async def test_health_readiness_and_metrics(
     assert (await http.get("/healthz")).text == "ok"
     ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {
+    body = ready.json()
+    # Issue 15: the node's name (HALYQ_NODE_NAME; by default its host name and port).
+    assert body.pop("node").startswith(f"{socket.gethostname()}:")
+    assert body == {
         "redis": "ok",
         "durability": "appendfsync-always",
         "durability_detail": "appendonly yes, appendfsync always",
+        # Issue 15: no replica must confirm an append without Sentinel (HALYQ_MIN_REPLICAS).
+        "replicas": {
+            "required": 0,
+            "connected": 0,
+            "detail": "0 replicas online; acks wait for none",
+        },
         # Issue 10: every channel is off until its settings are there; the phone desk is ours.
         "channels": {
             "phone": {"in": True, "out": False},

@@ -21,12 +21,10 @@ import random
 import re
 import smtplib
 import socket
-import subprocess
 import urllib.parse
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,14 +37,21 @@ from server.auth.keys import KeyKind, current_key
 from server.channels.twilio import signature
 from server.settings import Settings
 from server.store import Store
-from server.store.embedded import redis_binary
 from server.usecases import UseCases, change_meeting, create_meeting
 from server.usecases.intake import NO_MEETING
 from server.usecases.retention import DAY_MS, sweep
 from tests.conftest import meeting_command
 from tests.consoles import Console, ask, console, open_session
 from tests.fakes import Providers, fake_providers
-from tests.helpers import TIMEOUT, LiveServer, catch_up, live_server, wait_for
+from tests.helpers import (
+    TIMEOUT,
+    LiveServer,
+    catch_up,
+    live_server,
+    raw_reply,
+    redis_commands,
+    wait_for,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -328,31 +333,27 @@ async def pages(
 
 
 def redis_cli(redis_url: str, commands: list[list[str]]) -> str:
-    """`redis-cli --raw` against the test's Redis, `commands` fed on its standard input."""
-    cli = str(Path(redis_binary()).with_name("redis-cli"))
-    url = urllib.parse.urlparse(redis_url)
-    where = ["-s", url.path] if url.scheme == "unix" else ["-h", url.hostname or "", "-p",
-                                                          str(url.port or 6379)]  # fmt: skip
-    script = "".join(" ".join(json.dumps(arg) for arg in command) + "\n" for command in commands)
-    done = subprocess.run(
-        [cli, *where, "--raw"], input=script, capture_output=True, text=True, timeout=TIMEOUT,
-        check=True,
-    )  # fmt: skip
-    return done.stdout
+    """What `redis-cli --raw` prints for `commands` against the test's Redis, one after another
+    on one connection."""
+    return "".join(raw_reply(reply) + "\n" for reply in redis_commands(redis_url, *commands))
 
 
 def everything_in_redis(redis_url: str, prefix: str) -> tuple[list[str], str]:
     """Every key of `prefix` and every value of every type behind them: strings, hashes, sets,
     sorted sets, lists, streams with their entries, consumer groups and pending lists."""
-    cli = str(Path(redis_binary()).with_name("redis-cli"))
-    url = urllib.parse.urlparse(redis_url)
-    where = ["-s", url.path] if url.scheme == "unix" else ["-h", url.hostname or "", "-p",
-                                                          str(url.port or 6379)]  # fmt: skip
-    scanned = subprocess.run(
-        [cli, *where, "--scan", "--pattern", prefix + "*"],
-        capture_output=True, text=True, timeout=TIMEOUT, check=True,
-    )  # fmt: skip
-    keys = sorted(set(scanned.stdout.split()))
+    found: set[str] = set()
+    cursor = "0"
+    while True:  # SCAN as `redis-cli --scan` runs it, to the end of the cursor
+        [reply] = redis_commands(
+            redis_url, ["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"]
+        )
+        assert isinstance(reply, list), reply
+        cursor, batch = raw_reply(reply[0]), reply[1]
+        assert isinstance(batch, list), reply
+        found.update(raw_reply(key) for key in batch)
+        if cursor == "0":
+            break
+    keys = sorted(found)
     types = redis_cli(redis_url, [["TYPE", key] for key in keys]).split()
     assert len(types) == len(keys), (keys, types)
     reads = {

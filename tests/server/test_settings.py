@@ -125,3 +125,38 @@ def test_a_port_in_use_is_reported_in_one_line_not_a_traceback(tmp_path: Path) -
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr
     assert "halyq: " in done.stderr
+
+
+# Issue 15: Redis behind Sentinel
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"REDIS_SENTINELS": "127.0.0.1:26379"}, "REDIS_SENTINELS needs REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINEL_MASTER": "halyq"}, "REDIS_SENTINEL_MASTER needs REDIS_SENTINELS"),
+        (
+            {"REDIS_SENTINELS": "127.0.0.1", "REDIS_SENTINEL_MASTER": "halyq"},
+            "REDIS_SENTINELS: '127.0.0.1' is not a host:port",
+        ),
+        (
+            {"REDIS_SENTINELS": "h:99999", "REDIS_SENTINEL_MASTER": "halyq"},
+            "REDIS_SENTINELS: 'h:99999' is not a host:port",
+        ),
+        ({"HALYQ_MIN_REPLICAS": "-2"}, "HALYQ_MIN_REPLICAS must be at least 0"),
+    ],
+)
+def test_sentinel_settings_that_cannot_work_are_refused_naming_the_variable(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ)
+
+
+def test_required_replicas_are_one_behind_sentinel_and_zero_otherwise_unless_set() -> None:
+    sentinel = {"REDIS_SENTINELS": "127.0.0.1:1,127.0.0.1:2", "REDIS_SENTINEL_MASTER": "m"}
+    assert Settings.from_env(sentinel).required_replicas() == 1
+    assert Settings.from_env(sentinel | {"HALYQ_MIN_REPLICAS": "0"}).required_replicas() == 0
+    assert Settings.from_env({}).required_replicas() == 0
+    assert Settings.from_env({"HALYQ_MIN_REPLICAS": "2"}).required_replicas() == 2
+    assert Settings.from_env(sentinel).store_url() == "redis+sentinel://127.0.0.1:1,127.0.0.1:2/m"

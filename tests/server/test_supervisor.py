@@ -2,7 +2,7 @@
 started again on the same folder, socket and lock; a start that fails is reported with Redis's
 reason and tried again until it works; stopping ends it all.
 
-Each test starts an `EmbeddedRedis` in a folder of its own and kills its redis-server by PID.
+Each test starts an `EmbeddedRedis` in a folder of its own and kills its valkey-server by PID.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,24 +26,22 @@ from server.store.embedded import (
     Supervision,
     redis_binary,
 )
-from tests.helpers import TIMEOUT, wait_until
+from tests import helpers
+from tests.helpers import wait_until
 
 RESTARTED_WITHIN = 5.0  # commenting resumes within 5 s of Redis being able to run again
 
 
 def cli(redis: EmbeddedRedis, *args: str) -> str:
-    """`redis-cli` on the folder's socket, as an operator runs it ("" when nobody answers)."""
-    done = subprocess.run(
-        [str(Path(redis_binary()).with_name("redis-cli")), "-s", str(redis.socket), *args],
-        capture_output=True, text=True, timeout=TIMEOUT, check=False,
-    )  # fmt: skip
-    return done.stdout.strip()
+    """One command on the folder's socket, as an operator runs it ("" when nobody answers)."""
+    return helpers.cli(redis.socket, *args).strip()
 
 
 def redis_children() -> list[int]:
-    """The live redis-servers this test process has running."""
+    """The live embedded servers (valkey-server) this test process has running."""
+    program = Path(redis_binary()).name
     return [p.pid for p in psutil.Process().children(recursive=True)
-            if "redis" in p.name() and p.status() != psutil.STATUS_ZOMBIE]  # fmt: skip
+            if p.name() == program and p.status() != psutil.STATUS_ZOMBIE]  # fmt: skip
 
 
 def pid_of(redis: EmbeddedRedis) -> int:
@@ -81,7 +78,7 @@ def test_a_killed_server_is_reaped_and_started_again_on_its_folder(
     new = pid_of(redis)
     assert redis.supervision == Supervision(State.RUNNING, "", 1, new)
     assert heard == [
-        Supervision(State.RESTARTING, f"redis-server (pid {old}) was killed by SIGKILL", 0),
+        Supervision(State.RESTARTING, f"valkey-server (pid {old}) was killed by SIGKILL", 0),
         Supervision(State.RUNNING, "", 1, new),
     ]
     assert (redis.url, redis.owned) == (url, True)
@@ -107,7 +104,7 @@ def test_a_start_that_fails_is_reported_with_its_reason_until_it_is_fixed(
         os.kill(pid_of(redis), signal.SIGKILL)
         wait_until(lambda: redis.supervision.state is State.START_FAILED, what="a failed start")
         reason = redis.supervision.detail
-        assert reason.startswith("redis-server exited at start: Bad file format reading the")
+        assert reason.startswith("valkey-server exited at start: Bad file format reading the")
         assert [h.state for h in heard] == [State.RESTARTING, State.START_FAILED]
         logged = [r.getMessage() for r in caplog.records]
         assert f"EMBEDDED REDIS CANNOT START: {reason}; trying again" in logged
