@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import math
 import resource
@@ -47,6 +48,7 @@ class LoadConfig:
     connect_timeout: float = 30.0
     drain: float = 5.0  # seconds at most to wait for late acks and deliveries
     tag: str = "g0"  # prefix of client_msg_ids, unique per process
+    source: str | None = None  # loopback address the viewers' sockets bind (None: any)
 
     def __post_init__(self) -> None:
         if self.viewers < 0 or self.rate < 0:
@@ -207,7 +209,8 @@ async def _open_viewer(
     viewer = Viewer(tally, handshake_request(host, port, config.path), ready, sampled=sampled)
     try:
         async with asyncio.timeout(config.connect_timeout):
-            await loop.create_connection(lambda: viewer, host, port)
+            local = (config.source, 0) if config.source else None
+            await loop.create_connection(lambda: viewer, host, port, local_addr=local)
             await ready
     except BaseException:
         viewer.abort()
@@ -313,6 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sample-viewers", type=int, default=1000)
     parser.add_argument("--drain", type=float, default=5.0)
     parser.add_argument("--tag", default="g0", help="client_msg_id prefix, unique per process")
+    parser.add_argument("--source", help="loopback address the viewers bind, e.g. 127.0.0.2")
     parser.add_argument(
         "--control", action="store_true", help="JSON lines on stdout, start time from stdin"
     )
@@ -323,6 +327,8 @@ def _config(args: argparse.Namespace) -> LoadConfig:
     host = urlsplit(args.url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("loadgen: load goes to loopback only")
+    if args.source and not ipaddress.ip_address(args.source).is_loopback:
+        raise SystemExit("loadgen: --source must be a loopback address")
     return LoadConfig(
         url=args.url,
         path=args.path,
@@ -335,6 +341,7 @@ def _config(args: argparse.Namespace) -> LoadConfig:
         sample_viewers=args.sample_viewers,
         drain=args.drain,
         tag=args.tag,
+        source=args.source,
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bench.balanced import BalancedResult
     from bench.console_run import ConsoleScenarioResult
     from bench.run import ScenarioResult
 
@@ -146,15 +147,24 @@ ROWS: list[tuple[str, Callable[[ScenarioResult], str]]] = [
 ]
 
 
-def table(results: dict[str, ScenarioResult], ratio: float | None) -> str:
+def grid(
+    results: dict[str, ScenarioResult],
+    rows: list[tuple[str, Callable[[ScenarioResult], str]]] = ROWS,
+) -> list[str]:
+    """One column per result, one line per row."""
     names = list(results)
-    width = max(len(label) for label, _ in ROWS)
-    cells = {name: [cell(results[name]) for _, cell in ROWS] for name in names}
+    width = max(len(label) for label, _ in rows)
+    cells = {name: [cell(results[name]) for _, cell in rows] for name in names}
     column = {name: max(len(name), *(len(c) for c in cells[name])) for name in names}
     lines = ["  ".join([" " * width, *(name.ljust(column[name]) for name in names)])]
-    for i, (label, _) in enumerate(ROWS):
+    for i, (label, _) in enumerate(rows):
         values = (cells[name][i].ljust(column[name]) for name in names)
         lines.append("  ".join([label.ljust(width), *values]).rstrip())
+    return lines
+
+
+def table(results: dict[str, ScenarioResult], ratio: float | None) -> str:
+    lines = grid(results)
     lines.append(f"ratio of delivered msgs/s, Halyq / baseline: {_num(ratio, 3)}")
     lines.extend(_verdicts(results, ratio))
     return "\n".join(lines)
@@ -437,3 +447,127 @@ def append_console_row(path: Path, result: ConsoleScenarioResult) -> None:
     """Add the run to the console table of results.md (the section is added the first time)."""
     table_header = CONSOLE_HEADER.rstrip("\n").splitlines()[-2]
     insert_row(path, table_header, console_row(result), CONSOLE_HEADER)
+
+
+# Several nodes behind HAProxy against one node (bench/balanced.py, issue 15)
+
+
+def _share(result: ScenarioResult) -> str:
+    share = result.delivered_share
+    return f"{_num(result.expected_per_s)} ({_num(None if share is None else share * 100, 1)} %)"
+
+
+BALANCED_ROWS: list[tuple[str, Callable[[ScenarioResult], str]]] = [
+    *ROWS[:6],
+    ("expected msgs/s (delivered share)", _share),
+    *ROWS[6:9],
+    ("RSS before -> idle, MB", _rss),
+    ("generator CPU, cores", _generator),
+    ("other CPU on the machine, cores", lambda r: f"{r.other_cpu:.2f}"),
+    ("server-side (/metrics, all nodes)", _server_side),
+]
+
+
+def _halves(result: BalancedResult) -> dict[str, ScenarioResult]:
+    halves = {} if result.single is None else {"1 node": result.single}
+    halves[balanced_setup(result)] = result.spread
+    return halves
+
+
+def balanced_setup(result: BalancedResult) -> str:
+    """`3 nodes + HAProxy`, with the number of HAProxy processes where there were several."""
+    processes = result.haproxy_processes
+    several = f" (x{processes} on one port)" if processes > 1 else ""
+    return f"{result.scenario.nodes} nodes + HAProxy{several}{_pinned(result)}"
+
+
+def _pinned(result: BalancedResult) -> str:
+    """`, pinned` when the processes were (see bench/README.md for where), else nothing."""
+    return ", pinned" if result.scenario.server_cpus else ""
+
+
+def _by_node(viewers: dict[str, float]) -> str:
+    return ", ".join(f"{name} {count:,.0f}" for name, count in viewers.items()) or "-"
+
+
+def balanced_table(result: BalancedResult) -> str:
+    lines = grid(_halves(result), BALANCED_ROWS)
+    lines.append(f"viewers by node (gauges, all connected): {_by_node(result.viewers_by_node)}")
+    ideal = result.scenario.nodes
+    lines.append(
+        f"throughput ratio, delivered msgs/s of {ideal} nodes / 1 node: {_num(result.ratio, 3)}"
+        f" (ideal {ideal:.1f} with a core per node)"
+    )
+    for name, half in _halves(result).items():
+        if half.other_cpu > OTHER_BUSY:
+            lines.append(
+                f"warning: other processes used {half.other_cpu:.2f} cores during the window"
+                f" ({name}): the machine was not quiet"
+            )
+        if half.load.gen_cpu > GEN_SATURATED * half.load.processes:
+            lines.append(
+                f"warning: the generators used {half.load.gen_cpu:.2f} cores ({name}):"
+                " they may have been the bottleneck"
+            )
+    return "\n".join(lines)
+
+
+BALANCED_HEADER = """## Several nodes behind HAProxy (issue 15)
+
+Two rows per `python -m bench.balanced` (see bench/README.md): one node (`halyq serve` with its
+embedded Redis, as above) with V viewers, then N nodes on one embedded Redis behind HAProxy
+(`bench/balancer.py`, from `deploy/haproxy.cfg`, `balance leastconn`) with the viewers and the
+commenters all connecting through HAProxy; both at R comments per second. The full numbers of
+each run are in `bench/out/*-balanced-*.json`.
+
+Columns as in the first table; *by node* is each node's viewer gauge once all were connected;
+*expected* is viewers x comments posted in the window per second, and *share* the delivered
+msgs/s over it (1.00: every viewer got every comment within the window); *CPU* is CPU seconds per
+second of each process (1.00 = one core); *gen* is the load processes' CPU, summed; *other CPU*
+is what the rest of the machine used meanwhile; *ratio* is delivered msgs/s of the N nodes over
+the one node's (ideal N, with a core per node).
+
+| date (UTC) | commit | machine | setup | viewers (by node) | comments/s | window s | sent/acked/held/rej | ack p50/p99 ms | delivery p50/p99/max ms | msgs/s | expected (share) | CPU by process | gen (procs) | other CPU | dropped | ratio |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+"""  # noqa: E501 (one Markdown table row cannot be wrapped)
+
+
+def _cpu_by_process(result: ScenarioResult) -> str:
+    window = result.load.window_s or 1.0
+    return ", ".join(f"{name} {used / window:.2f}" for name, used in result.server_cpu_s.items())
+
+
+def balanced_row(result: BalancedResult, setup: str, half: ScenarioResult, ratio: str) -> str:
+    load = half.load
+    share = half.delivered_share
+    by_node = f" ({_by_node(result.viewers_by_node)})" if half is result.spread else ""
+    cells = [
+        dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        half.commit,
+        machine(),
+        setup,
+        f"{load.connected:,}{by_node}",
+        f"{half.scenario.rate:g}",
+        f"{load.window_s:g}",
+        f"{load.sent}/{load.acked}/{load.held}/{sum(load.rejected.values())}",
+        _p50_p99(lambda r: r.load.ack)(half),
+        f"{_p50_p99(lambda r: r.load.delivery)(half)}/{_ms(load.delivery.max_ms())}",
+        _num(load.delivered_per_s),
+        f"{_num(half.expected_per_s)} ({'-' if share is None else f'{share:.2f}'})",
+        _cpu_by_process(half),
+        f"{load.gen_cpu:.2f} ({load.processes})",
+        f"{half.other_cpu:.2f}",
+        str(load.dropped),
+        ratio,
+    ]
+    return "| " + " | ".join(cells) + " |\n"
+
+
+def append_balanced_rows(path: Path, result: BalancedResult) -> None:
+    """Add the run's halves to the balanced table of results.md (the section the first time)."""
+    table_header = BALANCED_HEADER.rstrip("\n").splitlines()[-2]
+    if result.single is not None:
+        row = balanced_row(result, f"1 node{_pinned(result)}", result.single, "1")
+        insert_row(path, table_header, row, BALANCED_HEADER)
+    row = balanced_row(result, balanced_setup(result), result.spread, _num(result.ratio, 3))
+    insert_row(path, table_header, row, BALANCED_HEADER)

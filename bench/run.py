@@ -17,11 +17,13 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+import psutil
 
 from bench import report
 from bench.loadgen import CLOSE_WAIT, FD_MARGIN, LoadResult, ensure_file_limit
-from bench.servers import ROOT, ServerProcess, die_with_parent, pinned, start_baseline, start_halyq
+from bench.servers import ROOT, die_with_parent, pinned, start_baseline, start_halyq
 
 ServerKind = Literal["halyq", "baseline"]
 SERVERS: tuple[ServerKind, ...] = ("halyq", "baseline")
@@ -62,6 +64,14 @@ class Scenario:
     gen_cpus: str | None = "1"
     # The reference rig (shared/reference/reliability.md, 3.1): Redis beside the generator.
     redis_cpus: str | None = "1"
+    # Loopback source addresses for the generators' sockets, process i binding sources[i % n]
+    # (empty: the kernel's choice, 127.0.0.1): many thousands of sockets to one port, and a
+    # balancer's onward connections, then do not share one address's ephemeral ports.
+    sources: tuple[str, ...] = ()
+
+    def source(self, index: int) -> str | None:
+        """The source address of generator process `index`, or None for the default."""
+        return self.sources[index % len(self.sources)] if self.sources else None
 
     def share(self, index: int) -> tuple[int, float]:
         """Viewers and comment rate of generator process `index` (process 0 comments)."""
@@ -82,6 +92,7 @@ class ScenarioResult:
     server_metrics: dict[str, float] = field(default_factory=dict)  # window deltas (Halyq)
     viewers_reported: float | None = None  # the server's own viewer gauge at idle
     commit: str = ""  # of the code the server started from (it may change during a run)
+    machine_busy_s: float = 0.0  # CPU seconds of every process on the machine in the window
 
     @property
     def memory_per_connection(self) -> float | None:
@@ -95,6 +106,28 @@ class ScenarioResult:
         """CPU seconds per second of the window, server and children (1.0 = one core)."""
         window = self.load.window_s
         return sum(self.server_cpu_s.values()) / window if window else 0.0
+
+    @property
+    def other_cpu(self) -> float:
+        """Cores busy in the window with anything but the server side and the load processes
+        (other work on the machine: above ~0.15 the numbers are noisy)."""
+        ours = sum(self.server_cpu_s.values()) + self.load.gen_cpu_s
+        window = self.load.window_s
+        return max(0.0, self.machine_busy_s - ours) / window if window else 0.0
+
+    @property
+    def expected_per_s(self) -> float:
+        """Deliveries a second if every connected viewer got every comment posted (sent in the
+        window, not refused or held)."""
+        load = self.load
+        posted = load.sent - sum(load.rejected.values()) - load.held
+        return load.connected * posted / load.window_s if load.window_s else 0.0
+
+    @property
+    def delivered_share(self) -> float | None:
+        """Delivered messages per second over those expected (1.0: none missing or late)."""
+        expected = self.expected_per_s
+        return self.load.delivered_per_s / expected if expected else None
 
     @property
     def cpu_us_per_connection(self) -> float | None:
@@ -121,6 +154,9 @@ class ScenarioResult:
             "server_cpu": self.server_cpu,
             "cpu_us_per_connection": self.cpu_us_per_connection,
             "cpu_us_per_message": self.cpu_us_per_message,
+            "expected_per_s": self.expected_per_s,
+            "other_cpu": self.other_cpu,
+            "delivered_share": self.delivered_share,
             "server_metrics": self.server_metrics,
             "viewers_reported": self.viewers_reported,
         }
@@ -148,6 +184,26 @@ class Comparison:
             "ratio": self.ratio,
             "results": {name: result.to_json() for name, result in self.results.items()},
         }
+
+
+class Target(Protocol):
+    """What a scenario drives and measures: one server (`ServerProcess`), or several nodes behind
+    a balancer (`bench.balanced.Fleet`); `kind` "halyq" has Prometheus `metrics()`."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    def rss(self) -> int: ...
+
+    def cpu_seconds(self) -> dict[str, float]: ...
+
+    def metrics(self) -> dict[str, float]: ...
 
 
 # Generator processes
@@ -186,8 +242,11 @@ class Generator:
             await self.process.wait()
 
 
-async def start_generator(server: ServerProcess, scenario: Scenario, index: int) -> Generator:
+async def start_generator(server: Target, scenario: Scenario, index: int) -> Generator:
     viewers, rate = scenario.share(index)
+    # 0 samples every viewer; else each process times its share of `sample_viewers`
+    share = scenario.sample_viewers // scenario.gen_procs
+    sampled = max(1, share) if scenario.sample_viewers else 0
     # fmt: off
     command = [
         sys.executable, "-m", "bench.loadgen", "--control",
@@ -196,10 +255,12 @@ async def start_generator(server: ServerProcess, scenario: Scenario, index: int)
         "--duration", str(scenario.duration), "--warmup", str(scenario.warmup),
         "--connect-rate", str(scenario.connect_rate / scenario.gen_procs),
         "--per-connection", str(scenario.per_connection),
-        "--sample-viewers", str(max(1, scenario.sample_viewers // scenario.gen_procs)),
+        "--sample-viewers", str(sampled),
         "--drain", str(scenario.drain), "--tag", f"g{index}",
     ]
     # fmt: on
+    if source := scenario.source(index):
+        command += ["--source", source]
     process = await asyncio.create_subprocess_exec(
         *pinned(command, scenario.gen_cpus),
         cwd=ROOT,
@@ -234,7 +295,7 @@ class _Idle:
 
 
 async def _connect_all(
-    server: ServerProcess, scenario: Scenario, generators: list[Generator], rss_before: int
+    server: Target, scenario: Scenario, generators: list[Generator], rss_before: int
 ) -> _Idle:
     """Wait until every generator has its viewers connected, let them settle, read memory."""
     async with asyncio.timeout(scenario.viewers / scenario.connect_rate + 90):
@@ -247,44 +308,60 @@ async def _connect_all(
     return _Idle(rss_before, server.rss(), reported)
 
 
-async def _measure(
-    server: ServerProcess, scenario: Scenario, generators: list[Generator]
-) -> tuple[dict[str, float], dict[str, float], list[LoadResult]]:
-    """Start the comments, sample the server at the window's edges, collect the results."""
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine have used (everything but idle and I/O wait)."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+@dataclass
+class _Window:
+    cpu: dict[str, float]
+    metrics: dict[str, float]
+    machine_busy_s: float
+    parts: list[LoadResult]
+
+
+async def _measure(server: Target, scenario: Scenario, generators: list[Generator]) -> _Window:
+    """Start the comments, sample the server (and the machine) at the window's edges, collect
+    the results."""
     start = time.time() + START_DELAY
     for generator in generators:
         await generator.go(start)
     halyq = server.kind == "halyq"
     await _sleep_until(start + scenario.warmup)
-    cpu, metrics = server.cpu_seconds(), server.metrics() if halyq else {}
+    cpu, metrics, busy = server.cpu_seconds(), server.metrics() if halyq else {}, machine_busy()
     await _sleep_until(start + scenario.warmup + scenario.duration)
+    busy = machine_busy() - busy
     cpu = cpu_deltas(cpu, server.cpu_seconds())
     metrics = window_deltas(metrics, server.metrics()) if halyq else {}
     async with asyncio.timeout(scenario.drain + CLOSE_WAIT + 60):
         messages = [await generator.line() for generator in generators]
-    return cpu, metrics, [LoadResult.from_json(message["result"]) for message in messages]
+    parts = [LoadResult.from_json(message["result"]) for message in messages]
+    return _Window(cpu, metrics, busy, parts)
 
 
-async def _drive(server: ServerProcess, scenario: Scenario, commit: str) -> ScenarioResult:
+async def drive(server: Target, scenario: Scenario, commit: str) -> ScenarioResult:
     await asyncio.sleep(0.5)  # let start-up work (imports, first Redis calls) finish
     rss_before = server.rss()
     generators = [await start_generator(server, scenario, i) for i in range(scenario.gen_procs)]
     try:
         idle = await _connect_all(server, scenario, generators, rss_before)
-        cpu, metrics, parts = await _measure(server, scenario, generators)
+        window = await _measure(server, scenario, generators)
     finally:
         for generator in generators:
             await generator.stop()
     return ScenarioResult(
         server=server.kind,
         scenario=scenario,
-        load=LoadResult.merge(parts),
+        load=LoadResult.merge(window.parts),
         rss_before=idle.rss_before,
         rss_idle=idle.rss_idle,
-        server_cpu_s=cpu,
-        server_metrics=metrics,
+        server_cpu_s=window.cpu,
+        server_metrics=window.metrics,
         viewers_reported=idle.viewers_reported,
         commit=commit,
+        machine_busy_s=window.machine_busy_s,
     )
 
 
@@ -299,7 +376,7 @@ async def scenario_async(kind: ServerKind, scenario: Scenario) -> ScenarioResult
         else:
             server = start_baseline(Path(workdir), scenario.server_cpus)
         try:
-            return await _drive(server, scenario, commit)
+            return await drive(server, scenario, commit)
         finally:
             server.stop()
 
