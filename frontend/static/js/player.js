@@ -72,8 +72,26 @@ function playWithHls(url) {
   hls.attachMedia(video);
 }
 
+// A live stream played natively may start before its first buffered media and sit there
+// (Chromium's own HLS: currentTime 0, buffered from 2 s): step over such a gap, as hls.js does.
+const MAX_GAP_S = 30;
+
+function skipGap() {
+  if (video.paused || video.seeking) return;
+  const at = video.currentTime;
+  const buffered = video.buffered;
+  for (let i = 0; i < buffered.length; i++) {
+    if (at >= buffered.start(i) && at < buffered.end(i)) return; // inside buffered media
+    if (buffered.start(i) > at && buffered.start(i) - at < MAX_GAP_S) {
+      video.currentTime = buffered.start(i);
+      return;
+    }
+  }
+}
+
 function playNatively() {
   video.dataset.player = "native"; // Safari's HLS, or a file the browser plays itself
+  setInterval(skipGap, 1000);
   video.addEventListener("error", () => {
     trouble();
     setTimeout(() => {
