@@ -38,7 +38,7 @@ import httpx
 import psutil
 
 from bench import report
-from bench.balancer import HAPROXY, READY_TIMEOUT, Balanced, balanced, free_port, stop
+from bench.balancer import HAPROXY, READY_TIMEOUT, Balanced, balanced, stop
 from bench.run import (
     VIEWER_GAUGE,
     Scenario,
@@ -50,6 +50,7 @@ from bench.run import (
 from bench.servers import METRIC_LINE, ROOT, server_environment
 from server.children import preexec
 from server.store.embedded import EmbeddedRedis
+from tests.helpers import free_port
 
 # What the nodes need for this load, all of it from loopback through one balancer (the nodes
 # believe its X-Forwarded-For, which names the generators' source addresses): the per-address

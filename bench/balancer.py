@@ -27,7 +27,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 import httpx
 
 from server.children import preexec
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deploy" / "haproxy.cfg"
@@ -123,13 +123,6 @@ def loopback_config(text: str, port: int, nodes: list[Node], socket_path: Path) 
             continue
         out.append(line)
     return "\n".join(out) + "\n"
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now (bound to port 0, then let go)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def node_environment(redis_url: str, name: str, extra: dict[str, str]) -> dict[str, str]:

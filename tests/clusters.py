@@ -15,7 +15,7 @@ from pathlib import Path
 
 from server.children import preexec
 from server.store.embedded import redis_binary
-from tests.helpers import TIMEOUT, Reply, ReplyError, redis_commands, wait_until
+from tests.helpers import TIMEOUT, Reply, ReplyError, end, redis_commands, wait_until
 
 SLOTS = 16384
 
@@ -79,12 +79,7 @@ class Master:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(TIMEOUT)
+            end(self.process)
             self.process = None
 
 

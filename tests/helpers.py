@@ -59,6 +59,23 @@ def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: st
         time.sleep(0.01)
 
 
+def free_port() -> int:
+    """A TCP port free on loopback now (bound to port 0, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def end(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process this test started, by its PID: SIGTERM, then SIGKILL if it lingers."""
+    process.terminate()
+    try:
+        process.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(TIMEOUT)
+
+
 def unique_prefix() -> str:
     return f"t{uuid.uuid4().hex[:12]}:"
 

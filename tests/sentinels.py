@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,20 +20,13 @@ from pathlib import Path
 
 from server.children import preexec
 from server.store.embedded import redis_binary
-from tests.helpers import TIMEOUT, Reply, ReplyError, redis_commands, wait_until
+from tests.helpers import TIMEOUT, Reply, ReplyError, end, free_port, redis_commands, wait_until
 
 MASTER = "halyq"
 # A primary silent this long is down for a Sentinel. At 1 s, a primary busy with a burst on
 # this 2-core machine was once taken for down right after a failover, and failed over again.
 DOWN_AFTER_MS = 2000
 FAILOVER_TIMEOUT_MS = 5000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -100,12 +92,7 @@ class Node:
             return
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(signal.SIGCONT)  # a stopped one cannot end otherwise
-        self.process.terminate()
-        try:
-            self.process.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(TIMEOUT)
+        end(self.process)
         self.process = None
 
 

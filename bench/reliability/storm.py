@@ -35,7 +35,6 @@ import random
 import re
 import resource
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -71,6 +70,7 @@ from server.store import Store
 from server.store.embedded import EmbeddedRedis, socket_path
 from server.usecases import Asked, UseCases, act, change_meeting, create_meeting, submit
 from tests import viewers
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESSES = [f"127.0.0.{n}" for n in range(2, 102)]  # viewers' source addresses
@@ -202,12 +202,6 @@ class Node:
     def log_tail(self, lines: int = 20) -> str:
         text = (self.workdir / "server.log").read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def range_reads(data_dir: Path) -> int:

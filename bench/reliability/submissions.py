@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from moderation.events import QuestionAsked
 from server.store import Store
 from server.store.embedded import EmbeddedRedis
 from server.usecases import UseCases, change_meeting, create_meeting
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60.0
@@ -72,12 +72,6 @@ def key(stream_id: str) -> tuple[int, int]:
 
 
 # Redis, nodes and meetings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Node:

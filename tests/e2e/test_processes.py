@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -30,6 +29,7 @@ from tests.helpers import (
     ServerProcess,
     comment,
     environment,
+    free_port,
     recv_until,
     running_server,
     start_server,
@@ -201,12 +201,6 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
             [sys.executable, "-m", "server", *args], cwd=ROOT, env=env, stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_serve_with_two_workers_shares_one_redis(

@@ -13,7 +13,6 @@ import base64
 import json
 import logging
 import smtplib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ from server.store import Store
 from server.usecases import act
 from tests import fakes
 from tests.fakes import Providers, fake_providers
-from tests.helpers import LiveServer, live_server, wait_for
+from tests.helpers import LiveServer, free_port, live_server, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -44,13 +43,6 @@ class Channels:
     live: LiveServer
     providers: Providers
     smtp: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

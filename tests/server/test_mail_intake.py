@@ -11,7 +11,6 @@ import asyncio
 import base64
 import quopri
 import smtplib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,19 +21,12 @@ from moderation import Meeting
 from moderation.model import Channel
 from server.settings import Settings
 from server.store import Store
-from tests.helpers import LiveServer, live_server
+from tests.helpers import LiveServer, free_port, live_server
 
 pytestmark = pytest.mark.anyio
 
 OURS = "questions@akimat.kz"
 FAMILY = "👨\u200d👩\u200d👧"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -20,7 +20,6 @@ import logging
 import random
 import re
 import smtplib
-import socket
 import urllib.parse
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from tests.helpers import (
     TIMEOUT,
     LiveServer,
     catch_up,
+    free_port,
     live_server,
     raw_reply,
     redis_commands,
@@ -380,13 +380,6 @@ def everything_in_redis(redis_url: str, prefix: str) -> tuple[list[str], str]:
 async def providers() -> AsyncIterator[Providers]:
     async with fake_providers(TWILIO_TOKEN) as fakes:
         yield fakes
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

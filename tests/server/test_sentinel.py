@@ -38,12 +38,13 @@ from tests.helpers import (
     LiveServer,
     catch_up,
     comment,
+    free_port,
     live_server,
     recv_until,
     unique_prefix,
     wait_for,
 )
-from tests.sentinels import MASTER, Node, Topology, free_port, topology
+from tests.sentinels import MASTER, Node, Topology, topology
 
 pytestmark = pytest.mark.anyio
 

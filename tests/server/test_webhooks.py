@@ -13,7 +13,6 @@ import base64
 import contextlib
 import json
 import smtplib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from tests.helpers import (
     LiveServer,
     PrivateRedis,
     ServerProcess,
+    free_port,
     live_server,
     start_server,
 )
@@ -61,13 +61,6 @@ async def live_meeting_in(store: Store, **changes: object) -> Meeting:
     cases = UseCases(store=store)
     meeting = await create_meeting(cases, meeting_command(**changes))
     return await change_meeting(cases, meeting.id, StartMeeting())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def send_mail(port: int, to: str, text: str, message_id: str, sender: str) -> None:
