@@ -109,7 +109,8 @@ function watchVideo() {
     seen.trouble = false;
     update();
   });
-  video.addEventListener("waiting", () => trouble());
+  // A seek (ours over a gap, or the viewer's) waits for its media: that is no trouble.
+  video.addEventListener("waiting", () => video.seeking || trouble());
   video.addEventListener("stalled", () => trouble());
   const url = video.dataset.src;
   const hlsHere = video.dataset.type === HLS_TYPE;
