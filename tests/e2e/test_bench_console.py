@@ -32,9 +32,12 @@ def test_the_console_scenario_shows_every_acked_comment_on_the_console_and_times
     result = run_console_scenario(SHORT)
     load, seen = result.load, result.consoles
     assert load.sent > 0
-    assert load.acked == load.sent
+    # Every comment sent is accounted for; on a loaded machine a few may still be waiting for
+    # their ack when the window closes, or be refused `overloaded` (OVL-2): never most of them.
+    assert load.acked + sum(load.rejected.values()) + load.unanswered == load.sent
+    assert load.acked >= 0.9 * load.sent
+    assert set(load.rejected) <= {"overloaded"}
     assert load.held == 0
-    assert load.rejected == {}
     assert seen.connected == SHORT.consoles
     assert seen.closes == {}
     assert seen.expected == load.acked
