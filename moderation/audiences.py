@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from moderation.board import Update
 from moderation.clock import reading_of
 from moderation.events import (
+    BroadcastChanged,
     ClockOverrun,
     ClockWarned,
     CommentHeld,
@@ -79,7 +80,8 @@ def viewer(update: Update) -> PublicEvent | None:
     if isinstance(event, MeetingStarted | MeetingEnded):
         return {"id": event_id, "kind": event.kind, "at": event.at}
     return (
-        _question_for_viewer(event_id, event)
+        broadcast_event(event_id, event)
+        or _question_for_viewer(event_id, event)
         or _moderation_for_viewer(event_id, event)
         or clock_event(event_id, event)
     )
@@ -142,6 +144,20 @@ def clock_event(event_id: str, event: Event) -> PublicEvent | None:
             "budget_s": event.budget_ms / 1000,
         }
     return base | {"overrun_s": event.overrun_ms / 1000}
+
+
+def broadcast_event(event_id: str, event: Event) -> PublicEvent | None:
+    """The broadcast's state (issue 16) as viewers and staff get it: the player's badge and the
+    producer's panel follow it; None for any other event (overlays need nothing of it)."""
+    if not isinstance(event, BroadcastChanged):
+        return None
+    return {
+        "id": event_id,
+        "kind": event.kind,
+        "at": event.at,
+        "state": event.state,
+        "part": event.part,
+    }
 
 
 _STATUS = {
@@ -310,6 +326,8 @@ def _for_staff(update: Update, *, contacts: bool) -> StaffEvent | None:
         return clock | by | {"items": []}
     if isinstance(update.event, RundownMoved):
         return {"id": update.id, "kind": update.event.kind, **_moved(update.event), "items": []}
+    if (broadcast := broadcast_event(update.id, update.event)) is not None:
+        return broadcast | {"items": []}  # as every staff event: the items it changed (none)
     if not update.items:
         return None
     items = [for_staff(item, contacts=contacts) for item in update.items]

@@ -103,6 +103,25 @@ class ClockOverrun:
     overrun_ms: int
 
 
+# The broadcast's states as the record knows them (issue 16); "waiting" is the state before the
+# first `broadcast.changed`, never recorded.
+BROADCAST_STATES = ("live", "reconnecting", "ended")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BroadcastChanged:
+    """The studio's broadcast to our ingest changed state (issue 16; R3: the meeting is
+    broadcast): `live` when a part's media began to flow (`at`: its first media, the recording
+    part's `started_at`), `reconnecting` when the studio went away and the grace period runs,
+    `ended` when the grace period expired or the meeting ended. `part` numbers the continuous
+    parts of the recording from 1."""
+
+    kind: ClassVar[str] = "broadcast.changed"
+    at: int
+    state: str
+    part: int
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _CommentFields:
     """What every comment event records: when, from where, by whom (a pseudonym), what."""
@@ -329,6 +348,7 @@ Event = (
     | PhaseChanged
     | ClockWarned
     | ClockOverrun
+    | BroadcastChanged
     | CommentPosted
     | CommentHeld
     | QuestionAsked
@@ -349,6 +369,7 @@ KINDS: dict[str, type[Event]] = {
         PhaseChanged,
         ClockWarned,
         ClockOverrun,
+        BroadcastChanged,
         CommentPosted,
         CommentHeld,
         QuestionAsked,

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from moderation.commands import CreateMeeting, EndMeeting, StartMeeting
 from moderation.errors import InvalidInput, InvalidTransition
 from moderation.events import (
+    BROADCAST_STATES,
+    BroadcastChanged,
     Event,
     MeetingCreated,
     MeetingEnded,
@@ -76,6 +78,22 @@ def reschedule(meeting: Meeting, starts_at: str, *, now: int) -> MeetingReschedu
     return MeetingRescheduled(at=now, starts_at=start)
 
 
+def change_broadcast(
+    meeting: Meeting, state: str, part: int, *, at: int
+) -> BroadcastChanged | None:
+    """The record of the studio's broadcast moving to `state` in its `part` (issue 16), or None
+    when there is nothing to record: a meeting that is not live any more gets `ended` only (a
+    studio's late `live` or `reconnecting` would tell viewers of a broadcast that is over).
+    Idempotency per (part, state) is the store's guard (`server.usecases.broadcast`)."""
+    if state not in BROADCAST_STATES:
+        raise InvalidInput(f"state must be one of {', '.join(BROADCAST_STATES)}, not {state!r}")
+    if part < 1:
+        raise InvalidInput("part must be at least 1")
+    if state != "ended" and meeting.status is not MeetingStatus.LIVE:
+        return None
+    return BroadcastChanged(at=at, state=state, part=part)
+
+
 def apply(meeting: Meeting | None, event: Event, *, meeting_id: str) -> Meeting | None:
     """The meeting after `event`; replaying a stream from the start rebuilds it."""
     if isinstance(event, MeetingCreated):
@@ -90,6 +108,8 @@ def apply(meeting: Meeting | None, event: Event, *, meeting_id: str) -> Meeting 
         return replace(meeting, receptions_until=event.until)
     if isinstance(event, MeetingRescheduled):
         return replace(meeting, starts_at=event.starts_at)
+    if isinstance(event, BroadcastChanged):
+        return replace(meeting, broadcast=event.state)
     return meeting
 
 

@@ -43,12 +43,20 @@ class Channel(enum.StrEnum):
     TELEGRAM = "telegram"
     EMAIL = "email"
     YOUTUBE = "youtube"  # the live chat of the official YouTube broadcast (issue 11)
+    FACEBOOK = "facebook"  # comments under the official Facebook Live video (issue 16)
+    INSTAGRAM = "instagram"  # comments on the official Instagram Live broadcast (issue 16)
     # The meeting page's request form while the meeting is announced (R5, issue 13): the web
     # viewer's own channel takes no questions before the meeting starts.
     REQUEST = "request"
     # A moderator speaking as staff, from the console: the chat shows the comment with a staff
     # badge that no viewer can get, whatever name he types (issue 8). No viewer frame sets it.
     STAFF = "staff"
+
+
+# The official broadcasts' own comments (issues 11, 16): their platform paces its viewers, so our
+# slow mode does not apply (it would only lose them), and a comment read just after the meeting
+# ended (a reader polls) is still taken.
+BROADCAST_CHANNELS = frozenset({Channel.YOUTUBE, Channel.FACEBOOK, Channel.INSTAGRAM})
 
 
 class HoldReason(enum.StrEnum):
@@ -198,6 +206,9 @@ class Meeting(MeetingFields):
     started_at: int = 0
     ended_at: int = 0
     receptions_until: str = ""  # R6: when its personal receptions end (an ISO date), if said
+    # Issue 16: the studio's broadcast to our ingest, as the record last said (`broadcast.changed`):
+    # waiting, live, reconnecting or ended; a page opened mid-broadcast shows it.
+    broadcast: str = "waiting"
 
     @property
     def is_live(self) -> bool:

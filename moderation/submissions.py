@@ -17,6 +17,7 @@ from moderation.events import CommentHeld, CommentPosted, QuestionAsked, Questio
 from moderation.filters import first_filter, mask_contacts
 from moderation.language import detect_language
 from moderation.model import (
+    BROADCAST_CHANNELS,
     Channel,
     Item,
     ItemKind,
@@ -55,10 +56,11 @@ def post_comment(
 ) -> CommentPosted | CommentHeld:
     """Accept a comment into the record, holding it when the first filter objects (R3).
 
-    YouTube's chat (issue 11) is the official broadcast's own record: its replay is taken after
-    the meeting ended too, with the time YouTube gives and a super chat's amount.
+    YouTube's chat (issue 11), Facebook's and Instagram's comments (issue 16) are the official
+    broadcasts' own record: they are taken after the meeting ended too (a replay, a reader's
+    last poll), with the time the platform gives and a super chat's amount.
     """
-    late = meeting.status is MeetingStatus.ENDED and command.channel is Channel.YOUTUBE
+    late = meeting.status is MeetingStatus.ENDED and command.channel in BROADCAST_CHANNELS
     text, name = accepted_text(meeting, command.text, command.name, early=late)
     reason = first_filter(text)
     event = CommentPosted if reason is None else functools.partial(CommentHeld, reason=reason)

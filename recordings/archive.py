@@ -1,6 +1,10 @@
 """Archiving a meeting's recording (issue 11): which URLs may be fetched, where the files go,
 retries with backoff, and the progress bar. The queue of jobs is the server's (server/store/
 jobs.py, run by `halyq worker`); this module knows nothing of it.
+
+A meeting broadcast through our own ingest was recorded at the source (issue 16,
+`recordings/source.py`): its job remuxes those parts instead of fetching a URL (`source_of`
+says where they are, `SOURCE_URL` is what such a job holds for a URL).
 """
 
 from __future__ import annotations
@@ -11,13 +15,25 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from recordings.source import (
+    RECORDING,
+    Remuxed,
+    Source,
+    StillRecording,
+    check_closed,
+    read,
+    remux,
+)
 from recordings.ytdlp import Fetched, FetchError, Progress, fetch
 
-__all__ = ["FetchError", "Fetched", "Progress", "UrlRefused", "archive", "bar", "check_url",
-           "folder_of"]  # fmt: skip
+__all__ = ["SOURCE_URL", "FetchError", "Fetched", "Progress", "Remuxed", "Source",
+           "StillRecording", "UrlRefused", "archive", "bar", "check_closed", "check_url",
+           "folder_of", "recorded_at_source", "remux", "source_of"]  # fmt: skip
 
 MEETING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BAR_WIDTH = 30
+# The URL of a job made from the source recording: no network, shown as is in the job list.
+SOURCE_URL = "source:"
 
 
 class UrlRefused(ValueError):
@@ -41,6 +57,20 @@ def folder_of(data_dir: Path, meeting_id: str) -> Path:
     if not MEETING_ID.fullmatch(meeting_id):
         raise ValueError(f"{meeting_id!r} is not a meeting id")
     return data_dir / "recordings" / meeting_id
+
+
+def source_of(data_dir: Path, meeting_id: str) -> Path:
+    """`<data dir>/broadcast/<meeting_id>/recording/`: where the broadcast records its parts."""
+    if not MEETING_ID.fullmatch(meeting_id):
+        raise ValueError(f"{meeting_id!r} is not a meeting id")
+    return data_dir / "broadcast" / meeting_id / "recording"
+
+
+def recorded_at_source(data_dir: Path, meeting_id: str) -> Source | None:
+    """The meeting's source recording when it has parts (blocking: a file read), else None.
+    Raises `FetchError` when its `recording.json` is unreadable."""
+    found = read(source_of(data_dir, meeting_id) / RECORDING)
+    return found if found is not None and found.parts else None
 
 
 def archive(

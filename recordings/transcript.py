@@ -31,6 +31,7 @@ from moderation.events import (
 )
 from moderation.filters import mask_contacts
 from moderation.model import ItemStatus
+from recordings.source import Part, Source
 
 UNDETERMINED = "und"  # BCP 47: a caption file whose name says no language
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
@@ -136,11 +137,12 @@ class Recording:
     kind: str
     url: str
 
-    def at(self, seconds: float) -> str:
-        """The link opening the recording `seconds` into it (whole seconds, rounded down)."""
+    def at(self, seconds: float, part: int | None = None) -> str:
+        """The link opening the recording `seconds` into it (whole seconds, rounded down); into
+        our archive's part `part` when it was recorded at the source (issue 16)."""
         whole = int(seconds)
         if self.kind == "archive":
-            return f"{self.url}#t={whole}"
+            return f"{self.url}{'' if part is None else f'?part={part}'}#t={whole}"
         if self.kind == "youtube":
             return f"{self.url}&t={whole}s"
         return self.url
@@ -222,11 +224,12 @@ class Air:
         elif isinstance(event, Moved) and (asked := self.questions.get(event.item)):
             _move(asked, event)
 
-    def starts(self, origin_ms: int | None) -> tuple[int, str]:
+    def starts(self, origin_ms: int | None, rule: str = "release_timestamp") -> tuple[int, str]:
         """The recording's origin and the rule that gave it: the one the caller knows better
-        (`release_timestamp`), else the meeting's start, else its first event."""
+        (`release_timestamp`, or `source`: the first part of the recording made at the source,
+        exact), else the meeting's start, else its first event."""
         if origin_ms is not None:
-            return origin_ms, "release_timestamp"
+            return origin_ms, rule
         if self.started_at is not None:
             return self.started_at, "started_at"
         return self.first_at or 0, "first_event"
@@ -255,13 +258,16 @@ def _close(asked: Asked, at: int) -> None:
 class Interval:
     """One time on air: from `on` to `off` seconds into the recording (`off` None while it
     is on air still), the moments themselves (ms since the epoch), and the captions spoken
-    meanwhile by language."""
+    meanwhile by language. Recorded at the source (issue 16), `part` is the part that holds
+    `on_at` and `on`/`off` count from that part's start (`off` no later than its end); None
+    when no part holds it (the studio was away), and then they count from the origin."""
 
     on: float
     off: float | None
     on_at: int
     off_at: int | None
     captions: dict[str, str]
+    part: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +294,7 @@ class Question:
             "merged_into": self.merged_into or None,
             "intervals": [
                 {"on": i.on, "off": i.off, "on_at": i.on_at, "off_at": i.off_at,
-                 "captions": i.captions}
+                 "part": i.part, "captions": i.captions}
                 for i in self.intervals
             ],
             "captions": self.captions, "link": self.link or None,
@@ -308,6 +314,7 @@ class Transcript:
     aired: tuple[Question, ...]
     not_reached: tuple[Question, ...]
     until_at: int = 0  # the time it was made: where an interval still open ends in chapters
+    parts: tuple[Part, ...] = ()  # the source recording's (issue 16), else none
 
     def as_json(self) -> dict[str, object]:
         """The JSON of `GET /api/meetings/{id}/transcript` (README, "The transcript")."""
@@ -316,16 +323,22 @@ class Transcript:
             "origin_at": self.origin_at,
             "origin": self.origin,
             "recording": {"kind": self.recording.kind, "url": self.recording.url},
+            "parts": [self._part_json(part) for part in self.parts],
             "languages": list(self.languages),
             "aired": [q.as_json() for q in self.aired],
             "not_reached": [q.as_json() for q in self.not_reached],
             "chapters": f"/m/{self.meeting_id}/transcript.vtt",
         }
 
+    def _part_json(self, part: Part) -> dict[str, object]:
+        return {
+            "part": part.part, "started_at": part.started_at, "ended_at": part.ended_at,
+            "duration_ms": part.duration_ms, "url": f"{self.recording.url}?part={part.part}",
+        }  # fmt: skip
+
     def chapters(self) -> str:
         """The WebVTT chapters: a cue per time on air, "question (channel, name)"."""
-        until = _seconds(self.until_at - self.origin_at)
-        cues = _cues(self.aired, until)
+        cues = _cues(self.aired, self.origin_at, self.until_at)
         captions = [
             webvtt.Caption(_stamp(on), _stamp(max(off, on + 0.001)), _cue_text(question))
             for on, off, question in cues
@@ -333,12 +346,17 @@ class Transcript:
         return webvtt.WebVTT(captions=captions).content
 
 
-def _cues(aired: Sequence[Question], until: float) -> list[tuple[float, float, Question]]:
+def _cues(
+    aired: Sequence[Question], origin: int, until: int
+) -> list[tuple[float, float, Question]]:
+    """Each time on air from the origin (across the parts of a source recording: the chapters
+    are one timeline, the wall clock's since its first part began)."""
     found = [
-        (interval.on, interval.off if interval.off is not None else until, question)
+        (_seconds(i.on_at - origin), _seconds((until if i.off_at is None else i.off_at) - origin),
+         question)
         for question in aired
-        for interval in question.intervals
-    ]
+        for i in question.intervals
+    ]  # fmt: skip
     return sorted(found, key=lambda cue: (cue[0], cue[1]))
 
 
@@ -367,21 +385,24 @@ def transcript(
     recording: Recording,
     now_ms: int,
     origin_ms: int | None = None,
+    source: Source | None = None,
 ) -> Transcript:
     """The transcript of the folded record, with `captions` (lines by language) aligned to
-    the recording, whose start is `origin_ms` when the caller knows it (see `Air.starts`)."""
-    origin, rule = air.starts(origin_ms)
+    the recording, whose start is `origin_ms` when the caller knows it (see `Air.starts`), or
+    the first part's start when it was recorded at the source (`source`, issue 16)."""
+    parts = source.parts if source is not None else ()
+    origin, rule = air.starts(parts[0].started_at, "source") if parts else air.starts(origin_ms)
     aired, waiting = [], []
     for asked in air.questions.values():
         if asked.aired:
-            aired.append(_aired(asked, captions, origin, recording))
+            aired.append(_aired(asked, captions, origin, recording, source if parts else None))
         else:
             waiting.append(_question(asked))
     aired.sort(key=lambda q: q.intervals[0].on_at)
     return Transcript(
         meeting_id=meeting_id, origin_at=origin, origin=rule, recording=recording,
         languages=tuple(sorted(captions)), aired=tuple(aired), not_reached=tuple(waiting),
-        until_at=now_ms,
+        until_at=now_ms, parts=parts,
     )  # fmt: skip
 
 
@@ -400,7 +421,11 @@ def _question(
 
 
 def _aired(
-    asked: Asked, captions: Mapping[str, Sequence[Line]], origin: int, recording: Recording
+    asked: Asked,
+    captions: Mapping[str, Sequence[Line]],
+    origin: int,
+    recording: Recording,
+    source: Source | None,
 ) -> Question:
     intervals = []
     heard: dict[str, list[Line]] = {lang: [] for lang in captions}
@@ -410,19 +435,43 @@ def _aired(
         said = {lang: spoken(lines, start, end) for lang, lines in captions.items()}
         for lang, lines in said.items():
             heard[lang] += [line for line in lines if line not in heard[lang]]
+        part = source.part_at(on_at) if source is not None else None
+        on, off = _in_part(part, on_at, off_at) if part else (start, end)
         intervals.append(
             Interval(
-                on=_seconds(start),
-                off=None if end is None else _seconds(end),
+                on=_seconds(on),
+                off=None if off is None else _seconds(off),
                 on_at=on_at,
                 off_at=off_at,
                 captions=_texts(said),
+                part=part.part if part else None,
             )
         )
-    first = intervals[0].on
     return _question(
-        asked, intervals=tuple(intervals), captions=_texts(heard), link=recording.at(first)
-    )
+        asked, intervals=tuple(intervals), captions=_texts(heard),
+        link=_link(recording, source, intervals[0]),
+    )  # fmt: skip
+
+
+def _in_part(part: Part, on_at: int, off_at: int | None) -> tuple[int, int | None]:
+    """Offsets (ms) in the part holding `on_at`: exact, since the part's `started_at` is its
+    first media tag on the events' clock; a time on air past the part's end ends with it."""
+    off = None if off_at is None else min(off_at, part.ended_at) - part.started_at
+    return on_at - part.started_at, off
+
+
+def _link(recording: Recording, source: Source | None, first: Interval) -> str:
+    """Into the part holding the first time on air; one that fell between parts (the studio
+    was away) opens the part that followed at its start, or the last part at its end."""
+    if source is None:
+        return recording.at(first.on)
+    if first.part is not None:
+        return recording.at(first.on, first.part)
+    after = next((p for p in source.parts if p.started_at > first.on_at), None)
+    if after is not None:
+        return recording.at(0, after.part)
+    last = source.parts[-1]
+    return recording.at(_seconds(last.ended_at - last.started_at), last.part)
 
 
 def _texts(lines: Mapping[str, Sequence[Line]]) -> dict[str, str]:

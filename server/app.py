@@ -13,11 +13,13 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from server.channels import Inbound
+from server.channels.graph_live import LiveReaders
 from server.channels.outbound import Client, Postman
 from server.channels.smtp import SmtpIntake
 from server.fanout.hub import Hub
 from server.fanout.uvicorn import FastPath
 from server.health import Health, announce
+from server.ingest import Ingest
 from server.metrics import Metrics
 from server.services import Services
 from server.settings import Settings
@@ -28,6 +30,7 @@ from server.usecases.retention import sweep
 from server.web import (
     api,
     audit,
+    broadcast,
     calendar,
     central,
     clock,
@@ -57,6 +60,7 @@ from server.web import (
     youtube,
 )
 from server.web.errors import HANDLERS
+from server.web.live_comments import follow_facebook, follow_instagram
 from server.web.security import SecurityHeaders
 from server.web.viewer import viewer_socket
 from server.youtube.follower import Followers
@@ -75,6 +79,10 @@ def routes() -> list[BaseRoute]:
         Route("/", index.index, name="index"),
         Route("/m/{meeting_id}", meeting.meeting_page, name="meeting"),
         Route("/m/{meeting_id}/calendar.ics", meeting.meeting_ics, methods=["GET"]),
+        # The broadcast (issue 16): our HLS, and the ingest's status for staff
+        Route("/m/{meeting_id}/live.m3u8", broadcast.playlist, methods=["GET"]),
+        Route("/m/{meeting_id}/live/{segment}", broadcast.segment, methods=["GET"]),
+        Route("/api/meetings/{meeting_id}/broadcast", broadcast.status_json, methods=["GET"]),
         WebSocketRoute("/ws/meetings/{meeting_id}", viewer_socket, name="viewer_socket"),
         Route("/api/meetings", api.list_meetings, methods=["GET"]),
         Route("/api/meetings", api.post_meeting, methods=["POST"]),
@@ -178,6 +186,9 @@ def routes() -> list[BaseRoute]:
         Route("/api/meetings/{meeting_id}/items", items.list_items, methods=["GET"]),
         Route("/api/meetings/{meeting_id}/feeds", youtube.feeds_json, methods=["GET"]),
         Route("/api/meetings/{meeting_id}/feeds/youtube", youtube.follow_youtube, methods=["POST"]),
+        # Facebook Live and Instagram Live comments (issue 16)
+        Route("/api/meetings/{meeting_id}/feeds/facebook", follow_facebook, methods=["POST"]),
+        Route("/api/meetings/{meeting_id}/feeds/instagram", follow_instagram, methods=["POST"]),
         Mount("/static", templating.static_files(), name="static"),
     ]
 
@@ -193,10 +204,17 @@ def create_app(settings: Settings | None = None) -> FastPath:
             app.state.health = health  # viewer and console sockets greet with its status
             # YouTube chat followers started from the console (issue 11): stopped with the app.
             app.state.followers = followers = Followers()
+            # Facebook and Instagram Live readers started from the console (issue 16): the same.
+            app.state.live_readers = live_readers = LiveReaders()
+            # The studio's ingest and its ffmpeg (issue 16), when HALYQ_RTMP_PORT is set.
+            app.state.ingest = ingest = Ingest(services)
             try:
+                await ingest.start()
                 yield
             finally:
                 await followers.stop()
+                await live_readers.stop()
+                await ingest.stop()
 
     app = Starlette(routes=routes(), exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.templates = templating.templates()

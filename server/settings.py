@@ -104,6 +104,17 @@ class Settings:
     # YouTube's live chat (issue 11): `halyq youtube follow` and the console's button.
     ytdlp_command: str = ""  # the program yt-dlp is run as; "": this Python's `-m yt_dlp`
     youtube_stall_seconds: float = 60.0  # a live feed silent this long raises the banner
+    # The broadcast itself (issue 16): studio ingest, our HLS, restream, the source recording.
+    rtmp_port: int = 0  # the studio's RTMP ingest; 0 (or empty): off
+    rtmp_host: str = ""  # where the ingest listens; "": HALYQ_HOST
+    ffmpeg: str = ""  # the ffmpeg program; "": ffmpeg on PATH, else the imageio-ffmpeg wheel's
+    broadcast_grace_seconds: float = 30.0  # a studio back within this continues the broadcast
+    hls_segment_seconds: float = 1.0  # target segment length (cut at the studio's keyframes)
+    hls_list_size: int = 6  # segments in the live playlist
+    hls_low_rendition: int = 0  # height of one lower rendition for slow phones; 0: none
+    facebook_page_token: str = field(default="", repr=False)  # Graph API, live comments
+    facebook_api_base: str = "https://graph.facebook.com/v21.0"
+    facebook_poll_seconds: float = 2.0  # between two reads of a live video's comments
 
     def __post_init__(self) -> None:
         if self.default_lang not in LANGUAGES:
@@ -125,6 +136,9 @@ class Settings:
             ("contact_retention_days", 0),
             ("archive_max_bytes", 1),
             ("archive_attempts", 1),
+            ("rtmp_port", 0),
+            ("hls_list_size", 3),
+            ("hls_low_rendition", 0),
         ):
             if getattr(self, name) < low:
                 raise SettingsError(f"HALYQ_{name.upper()} must be at least {low}")
@@ -164,8 +178,11 @@ class Settings:
             raise SettingsError("HALYQ_MIN_REPLICAS must be at least 0")
 
     def _check_channels(self) -> None:
-        if self.smtp_port > 65535:
-            raise SettingsError("HALYQ_SMTP_PORT must be a TCP port")
+        for name in ("smtp_port", "rtmp_port"):
+            if getattr(self, name) > 65535:
+                raise SettingsError(f"HALYQ_{name.upper()} must be a TCP port")
+        if self.hls_low_rendition and not 144 <= self.hls_low_rendition <= 1080:
+            raise SettingsError("HALYQ_HLS_LOW_RENDITION must be 0 (none) or a height 144-1080")
         if self.public_url and not ORIGIN.fullmatch(self.public_url.rstrip("/")):
             raise SettingsError(
                 f"HALYQ_PUBLIC_URL: {self.public_url!r} is not a URL like https://halyq.example.kz"
@@ -179,6 +196,9 @@ class Settings:
             ("archive_backoff_seconds", 0.0, 3600.0),
             ("archive_reclaim_seconds", 0.5, 86400.0),
             ("youtube_stall_seconds", 0.5, 3600.0),
+            ("broadcast_grace_seconds", 0.0, 3600.0),
+            ("hls_segment_seconds", 0.2, 10.0),
+            ("facebook_poll_seconds", 0.05, 300.0),
         ):
             if not low <= getattr(self, name) <= high:
                 raise SettingsError(f"HALYQ_{name.upper()} must be between {low} and {high}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
 
+from server.broadcast.flv import Tag
 from tests.helpers import TIMEOUT
 
 PAGE = """<!doctype html><html><head><title>Meeting</title></head><body>
@@ -101,3 +102,20 @@ def media_site(folder: Path) -> Iterator[MediaSite]:
         site.gate.set()
         server.shutdown()
         server.server_close()
+
+
+class Session:
+    """A studio's session that keeps what the ingest gave it (issue 16's RTMP and SRT tests)."""
+
+    def __init__(self) -> None:
+        self.tags: list[Tag] = []
+        self.reasons: list[str] = []
+
+    async def tag(self, tag: Tag) -> None:
+        self.tags.append(tag)
+
+    async def closed(self, error: str) -> None:
+        self.reasons.append(error)
+
+    def kinds(self, kind: int) -> list[Tag]:
+        return [tag for tag in self.tags if tag.kind == kind]

@@ -59,6 +59,8 @@ PUBLIC_ROUTES = frozenset(
         "/",
         "/m/{meeting_id}",
         "/m/{meeting_id}/calendar.ics",
+        "/m/{meeting_id}/live.m3u8",
+        "/m/{meeting_id}/live/{segment}",
         "/ws/meetings/{meeting_id}",
         "GET /api/meetings",
         "/api/meetings/{meeting_id}",
@@ -111,6 +113,11 @@ POLICIES: dict[str, Policy] = {
     "/": PUBLIC,
     "/m/{meeting_id}": PUBLIC,
     "/m/{meeting_id}/calendar.ics": PUBLIC,  # one meeting to add to a calendar (issue 14)
+    # The broadcast (issue 16): our HLS is public, as the broadcast is; its status is for the
+    # admin token, the producer key, and sessions that produce or moderate (the route checks).
+    "/m/{meeting_id}/live.m3u8": PUBLIC,
+    "/m/{meeting_id}/live/{segment}": PUBLIC,
+    "/api/meetings/{meeting_id}/broadcast": PRODUCER,
     "/ws/meetings/{meeting_id}": PUBLIC,
     "GET /api/meetings": PUBLIC,
     "POST /api/meetings": ADMIN_TOKEN,
@@ -215,6 +222,8 @@ POLICIES: dict[str, Policy] = {
     "/api/meetings/{meeting_id}/items": QUEUE,
     "/api/meetings/{meeting_id}/feeds": staff(Permission.VIEW_CONSOLE),  # YouTube (issue 11)
     "/api/meetings/{meeting_id}/feeds/youtube": staff(Permission.MODERATE),
+    "/api/meetings/{meeting_id}/feeds/facebook": staff(Permission.MODERATE),  # issue 16
+    "/api/meetings/{meeting_id}/feeds/instagram": staff(Permission.MODERATE),
 }
 
 

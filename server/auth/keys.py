@@ -1,12 +1,14 @@
 """Per-meeting access keys (issue 9), and who may drive a meeting's studio API.
 
-Each meeting has two keys, random (`secrets.token_urlsafe`), made on first use and rotatable:
+Each meeting has three keys, random (`secrets.token_urlsafe`), made on first use and rotatable:
 
 - `producer`: `Authorization: Bearer <key>` on the studio's HTTP API (phase changes; the
   rundown's take, clear and next), so that a Stream Deck through Bitfocus Companion can drive
   it; the admin token and a signed-in producer or admin may do the same (`producer_of`).
 - `overlay`: `?key=<key>` on the overlays and data feeds (`/overlay/{id}/...`,
   `/feeds/{id}/vmix.json|xml`), which need no login (a browser source, vMix polling).
+- `stream` (issue 16): the studio's RTMP stream key, `<meeting id>-<random>`, so that the
+  ingest finds the meeting from the key alone (`stream_key_meeting`).
 
 A rotation revokes the old key at once, in every process: keys are read from Redis on every
 check, never kept. Checks compare in constant time and never create a key. The caller makes
@@ -28,6 +30,8 @@ from server.auth.sessions import check_csrf, current_staff, refuse_cross_site, s
 from server.store import Store
 
 KEY_BYTES = 24  # 32 URL-safe characters
+STREAM_KEY_BYTES = 18  # 24 URL-safe characters after the meeting's id and a dash
+STREAM_KEY_TAIL = 1 + 4 * STREAM_KEY_BYTES // 3  # "-" and the random part
 BY_ADMIN_TOKEN = "admin token"  # `by` of what the admin token did (no staff name has a space)
 BY_PRODUCER_KEY = "producer key"
 
@@ -35,18 +39,34 @@ BY_PRODUCER_KEY = "producer key"
 class KeyKind(enum.StrEnum):
     PRODUCER = "producer"
     OVERLAY = "overlay"
+    STREAM = "stream"  # the studio's RTMP stream key (issue 16)
 
 
 async def current_key(store: Store, meeting_id: str, kind: KeyKind) -> str:
     """The meeting's key of `kind`, made now if it has none yet."""
-    return await store.tokens.ensure(meeting_id, kind.value, secrets.token_urlsafe(KEY_BYTES))
+    return await store.tokens.ensure(meeting_id, kind.value, _new_key(meeting_id, kind))
 
 
 async def rotate_key(store: Store, meeting_id: str, kind: KeyKind) -> str:
     """A new key of `kind` for the meeting; the old one opens nothing from now on."""
-    new = secrets.token_urlsafe(KEY_BYTES)
+    new = _new_key(meeting_id, kind)
     await store.tokens.replace(meeting_id, kind.value, new)
     return new
+
+
+def _new_key(meeting_id: str, kind: KeyKind) -> str:
+    if kind is KeyKind.STREAM:
+        return f"{meeting_id}-{secrets.token_urlsafe(STREAM_KEY_BYTES)}"
+    return secrets.token_urlsafe(KEY_BYTES)
+
+
+async def stream_key_meeting(store: Store, key: str) -> str | None:
+    """The meeting whose stream key `key` is now (compared whole, in constant time), else None:
+    a wrong, rotated or made-up key, or one of a meeting that has none (issue 16)."""
+    meeting_id = key[:-STREAM_KEY_TAIL]
+    if len(key) <= STREAM_KEY_TAIL or key[-STREAM_KEY_TAIL] != "-":
+        return None
+    return meeting_id if await key_matches(store, meeting_id, KeyKind.STREAM, key) else None
 
 
 async def key_matches(store: Store, meeting_id: str, kind: KeyKind, given: str) -> bool:
@@ -80,10 +100,11 @@ def studio_urls(base_url: str, meeting_id: str, overlay_key: str) -> dict[str, s
     }
 
 
-async def producer_of(request: Request, meeting_id: str) -> str:
+async def producer_of(request: Request, meeting_id: str, *permissions: Permission) -> str:
     """Who drives the meeting's studio API in this request, as the events' `by`: the admin
     token, the meeting's producer key (`Authorization: Bearer ...`), or a signed-in staff
-    member allowed `produce` (producer, admin) whose unsafe request carries the CSRF token.
+    member allowed `produce` (producer, admin; or one of `permissions` when given: the
+    broadcast's status is the moderators' too) whose unsafe request carries the CSRF token.
 
     Raises 401 without credentials, 403 with wrong ones (policy `PRODUCER_KEY` in
     `server/auth/access.py`).
@@ -98,8 +119,10 @@ async def producer_of(request: Request, meeting_id: str) -> str:
             "Authorization: Bearer <admin token or the meeting's producer key> is required",
         )
     refuse_cross_site(request)
-    if not staff.may(Permission.PRODUCE):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {staff.role} role may not produce")
+    allowed = permissions or (Permission.PRODUCE,)
+    if not any(staff.may(p) for p in allowed):
+        names = " or ".join(p.value for p in allowed)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {staff.role} role may not {names}")
     await check_csrf(request, staff)
     return staff.name
 

@@ -5,6 +5,10 @@ its live-chat replay, kept under `<data dir>/recordings/<meeting_id>/` (issue 11
 host in HALYQ_ARCHIVE_HOSTS, or nothing is queued); with `--wait` this process runs jobs until
 that one is over, drawing a progress bar. `halyq archive --list` shows the jobs. `halyq worker`
 runs jobs until stopped; `halyq serve` runs one in-process when HALYQ_WORKER is on.
+
+A meeting broadcast through our ingest was recorded at the source (issue 16): its job remuxes
+those parts (`recordings/source.py`) and fetches nothing; while a part is still being written
+the job is refused with the reason.
 """
 
 from __future__ import annotations
@@ -22,16 +26,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from moderation import Meeting, MeetingStatus
 from recordings.archive import (
+    SOURCE_URL,
     Fetched,
     FetchError,
     Progress,
+    Remuxed,
     UrlRefused,
     archive,
     bar,
+    check_closed,
     check_url,
     folder_of,
+    recorded_at_source,
+    remux,
+    source_of,
 )
+from server.broadcast.ffmpeg import ffmpeg_program
 from server.cli.shell import say, with_store
 from server.cli.youtube import ingest_file
 from server.settings import Settings
@@ -84,10 +96,9 @@ async def _queue(args: argparse.Namespace, settings: Settings, store: Store) -> 
     if meeting is None:
         sys.stderr.write(f"halyq: no meeting {args.meeting_id!r}\n")
         return 1
-    url = args.url if args.url is not None else meeting.stream_url
     try:
-        url = check_url(url, settings.archive_hosts)
-    except UrlRefused as error:
+        url = url_of(args, settings, meeting)
+    except (UrlRefused, FetchError) as error:  # or a live broadcast, an unreadable index
         sys.stderr.write(f"halyq: archive: {error}\n")
         return 1
     job = await store.jobs.queue(meeting.id, url, now_ms())
@@ -99,6 +110,37 @@ async def _queue(args: argparse.Namespace, settings: Settings, store: Store) -> 
         await worker.once()
     say(f"archive job {job.id} {job.state}: {job.reason or job.media}")
     return 0 if job.state == "complete" else 1
+
+
+def url_of(args: argparse.Namespace, settings: Settings, meeting: Meeting) -> str:
+    """What `halyq archive` queues for the job to fetch: the source recording when the meeting
+    has one (issue 16; refused while a part is being written), else `--url` or the meeting's
+    `stream_url`, checked."""
+    recorded = recorded_at_source(settings.data_dir, meeting.id)
+    if recorded is None:
+        url = args.url if args.url is not None else meeting.stream_url
+        return check_url(url, settings.archive_hosts)
+    check_closed(recorded, broadcasting=broadcasting(meeting))
+    if args.url is not None:
+        sys.stderr.write("halyq: archive: recorded at the source; --url is not fetched\n")
+    return source_url(settings, meeting.id)
+
+
+def broadcasting(meeting: Meeting | None) -> bool:
+    """Whether the meeting's studio is on air or in its grace period (issue 16), as its record
+    says: then its source recording's last part is still being written. A meeting that ended
+    is not, even when a node that died never recorded its broadcast's end."""
+    return (
+        meeting is not None
+        and meeting.status is MeetingStatus.LIVE
+        and meeting.broadcast in ("live", "reconnecting")
+    )
+
+
+def source_url(settings: Settings, meeting_id: str) -> str:
+    """A source job's URL: `source:` and the recording's folder under the data dir."""
+    folder = source_of(settings.data_dir, meeting_id).relative_to(settings.data_dir)
+    return f"{SOURCE_URL}{folder.as_posix()}"
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,9 +228,9 @@ class Worker:
     async def run(self, job: Job) -> Job:
         job = await self.store.jobs.update(job, now_ms(), state="running", reason="")
         run = _Run(asyncio.get_running_loop())
-        folder = folder_of(self.settings.data_dir, job.meeting_id)
+        run.broadcasting = broadcasting(await self.store.meetings.get(job.meeting_id))
         thread = threading.Thread(
-            target=run.fetch, args=(job.url, folder, self.settings), daemon=True
+            target=run.fetch, args=(job.url, job.meeting_id, self.settings), daemon=True
         )
         thread.start()  # a thread of its own: Ctrl+C or a kill never waits for a download
         kept = asyncio.get_running_loop().time()
@@ -213,7 +255,7 @@ class Worker:
             return await self.store.jobs.finish(job, now_ms(), state="failed", reason=run.why)
         fetched = run.fetched
         logger.info("archive job %s complete: %s", job.id, fetched.media)
-        size = fetched.media.stat().st_size
+        size = fetched.size if isinstance(fetched, Remuxed) else fetched.media.stat().st_size
         if fetched.live_chat is not None:  # YouTube's chat replay: into the record, once each
             await self._ingest(job, fetched.live_chat)
         return await self.store.jobs.finish(
@@ -239,20 +281,36 @@ class _Run:
         self.attempt = 1
         self.why = ""
         self.fetched: Fetched | None = None
+        self.broadcasting = False  # the meeting's studio is on air: its last part is open
 
-    def fetch(self, url: str, folder: Path, settings: Settings) -> None:
+    def fetch(self, url: str, meeting_id: str, settings: Settings) -> None:
         try:
-            self.fetched = archive(
-                url, folder, max_bytes=settings.archive_max_bytes,
-                attempts=settings.archive_attempts, backoff=settings.archive_backoff_seconds,
-                on_progress=self._progress, on_retry=self._retry,
-            )  # fmt: skip
+            self.fetched = self._fetch(url, meeting_id, settings)
         except FetchError as error:
             self.why = str(error)
         except Exception as error:  # yt-dlp's own bugs: the job fails, the worker goes on
             logger.exception("archive: yt-dlp failed")
             self.why = f"{type(error).__name__}: {error}"
         self.loop.call_soon_threadsafe(self.done.set)
+
+    def _fetch(self, url: str, meeting_id: str, settings: Settings) -> Fetched:
+        """The source recording remuxed when the meeting has one (issue 16), else `url`
+        downloaded; a source job whose recording is gone fails rather than fetch `source:`."""
+        folder = folder_of(settings.data_dir, meeting_id)
+        recorded = recorded_at_source(settings.data_dir, meeting_id)
+        if recorded is not None:
+            return remux(
+                recorded, source_of(settings.data_dir, meeting_id), folder,
+                ffmpeg=ffmpeg_program(settings.ffmpeg), max_bytes=settings.archive_max_bytes,
+                on_progress=self._progress, broadcasting=self.broadcasting,
+            )  # fmt: skip
+        if url.startswith(SOURCE_URL):
+            raise FetchError(f"the source recording is gone ({url.removeprefix(SOURCE_URL)})")
+        return archive(
+            url, folder, max_bytes=settings.archive_max_bytes,
+            attempts=settings.archive_attempts, backoff=settings.archive_backoff_seconds,
+            on_progress=self._progress, on_retry=self._retry,
+        )  # fmt: skip
 
     def _progress(self, progress: Progress) -> None:
         self.progress = progress

@@ -14,6 +14,7 @@ from server.auth.accounts import AccountError
 from server.cli import (
     archive,
     calendar,
+    facebook,
     meetings,
     offices,
     retention,
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     retention.add_parser(commands)
     archive.add_parser(commands)
     youtube.add_parser(commands)
+    facebook.add_parser(commands)  # issue 16: `halyq facebook`, `halyq instagram`
     return parser
 
 

@@ -1,8 +1,9 @@
-"""`halyq meeting create|list|show|start|end|keys|route`: meetings from the shell.
+"""`halyq meeting create|list|show|start|end|keys|route|outputs`: meetings from the shell.
 
 The options of `create` are the fields of `moderation.model.MeetingFields`, declared there once.
-`keys` prints the meeting's producer key and its overlays' and feeds' URLs (issue 9); `route`
-routes channel addresses to the meeting (issue 10).
+`keys` prints the meeting's producer key, its overlays' and feeds' URLs (issue 9) and the
+studio's RTMP URL with its stream key (issue 16); `route` routes channel addresses to the meeting
+(issue 10); `outputs` (`server/cli/outputs.py`) manages its restream destinations (issue 16).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from moderation.contacts import normalise_phone
 from moderation.deadlines import deadlines
 from moderation.model import LANGUAGES, MeetingFields
 from server.auth.keys import KeyKind, current_key, rotate_key, studio_urls
+from server.cli import outputs
 from server.cli.shell import say, with_store, with_usecases
 from server.settings import Settings
 from server.store import Store
@@ -71,6 +73,7 @@ def add_parser(commands: Any) -> None:
     receptions.add_argument("meeting_id")
     receptions.add_argument("--until", required=True, help="the last day, YYYY-MM-DD")
     receptions.set_defaults(run=_receptions)
+    outputs.add_parser(actions)  # issue 16: restream destinations
     for sub in actions.choices.values():
         sub.add_argument("--json", action="store_true", help="print JSON")
         sub.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
@@ -184,26 +187,28 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     """The producer key and the overlays' and feeds' URLs (with the overlay key), made now if
     the meeting has none; `--rotate` replaces both first, and the old ones stop working."""
 
-    async def keys(store: Store) -> tuple[str, str] | None:
+    async def keys(store: Store) -> dict[KeyKind, str] | None:
         if await store.meetings.get(args.meeting_id) is None:
             return None
         pick = rotate_key if args.rotate else current_key
-        producer = await pick(store, args.meeting_id, KeyKind.PRODUCER)
-        return producer, await pick(store, args.meeting_id, KeyKind.OVERLAY)
+        return {kind: await pick(store, args.meeting_id, kind) for kind in KeyKind}
 
     found = with_store(settings, keys)
     if found is None:
         sys.stderr.write(f"halyq: no meeting {args.meeting_id!r}\n")
         return 1
-    producer, overlay = found
-    urls = studio_urls(args.base_url, args.meeting_id, overlay)
+    producer, stream = found[KeyKind.PRODUCER], found[KeyKind.STREAM]
+    rtmp = outputs.rtmp_url(args.base_url, settings, stream)
+    urls = studio_urls(args.base_url, args.meeting_id, found[KeyKind.OVERLAY]) | {"rtmp_url": rtmp}
     if args.json:
-        shown = {"producer_key": producer, "overlay_key": overlay, "urls": urls}
+        shown = {"producer_key": producer, "overlay_key": found[KeyKind.OVERLAY],
+                 "stream_key": stream, "rtmp_url": rtmp, "urls": urls}  # fmt: skip
         say(json.dumps(shown, ensure_ascii=False))
         return 0
     say(f"producer key:  {producer}")
     say(f"  (Authorization: Bearer <key> on {args.base_url.rstrip('/')}"
         f"/api/meetings/{args.meeting_id}/phase)")  # fmt: skip
+    say(f"stream key:    {stream}")
     for name, url in urls.items():
         say(f"{name + ':':14} {url}")
     return 0

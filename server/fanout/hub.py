@@ -26,7 +26,7 @@ from moderation import Meeting, MeetingEnded, MeetingStarted, PhaseChanged, appl
 from moderation.audiences import PublicEvent, viewer_history
 from moderation.board import Board, Update
 from moderation.clock import Reading, reading_from
-from moderation.events import CommentHidden, CommentReleased, Event
+from moderation.events import BroadcastChanged, CommentHidden, CommentReleased, Event
 from moderation.model import Item
 from server.fanout.audiences import STAFF, STAFF_WITH_CONTACTS, Audience
 from server.fanout.connection import Batch, Connection
@@ -358,7 +358,7 @@ class Feed:
             # an event read from the primary may never reach a replica, and its sender was
             # then answered `retry`, never acked; an acked one is on a replica, not lost.
             self.continuity.acked(client_msg_id, event_id)
-        if isinstance(event, MeetingStarted | MeetingEnded):
+        if isinstance(event, MeetingStarted | MeetingEnded | BroadcastChanged):  # issue 16
             self.meeting = apply(self.meeting, event, meeting_id=self.meeting_id)
         elif isinstance(event, PhaseChanged):
             self.phase = event

@@ -30,6 +30,17 @@ class FeedStore:
         await self._redis.hset(self._keys.positions(meeting_id), source, str(offset))
 
     @translated
+    async def cursor(self, meeting_id: str, source: str) -> str:
+        """Where a Graph API reader (Facebook, Instagram: issue 16) got to: the `after` cursor
+        of the last page whose comments were all taken ("": from the first comment)."""
+        found = await self._redis.hget(self._keys.positions(meeting_id), source)
+        return str(found or "")
+
+    @translated
+    async def keep_cursor(self, meeting_id: str, source: str, cursor: str) -> None:
+        await self._redis.hset(self._keys.positions(meeting_id), source, cursor)
+
+    @translated
     async def report(self, meeting_id: str, source: str, state: dict[str, Any]) -> None:
         """Store a feed's state (following, items in the last minute, last item at, error)."""
         await self._redis.hset(self._keys.feeds(meeting_id), source, dumps(state))

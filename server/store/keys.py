@@ -117,6 +117,17 @@ class Keys:
         """YouTube channel ids of authors banned on YouTube: all they wrote is hidden."""
         return self._m(meeting_id, ":yt:banned")
 
+    # The broadcast itself (issue 16)
+
+    def outputs(self, meeting_id: str) -> str:
+        """Name -> the RTMP(S) URL of a restream destination, with its stream key: secrets."""
+        return self._m(meeting_id, ":outputs")
+
+    def broadcast(self, meeting_id: str) -> str:
+        """The status of the meeting's ingest as JSON, written every second by the node that
+        runs it, with a short time to live (every node answers `/broadcast` from it)."""
+        return self._m(meeting_id, ":broadcast")
+
     # Offices and their promises (issue 12): one stream for all, not a meeting's; its two keys
     # share a hash tag of their own, so a write of them touches one Redis Cluster slot
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from server.store.board import BoardStore
+from server.store.broadcasts import BroadcastStore
 from server.store.calendar import CalendarStore
 from server.store.client import connect, disconnect, translated
 from server.store.clocks import ClockStore
@@ -63,6 +64,7 @@ class Store:
         self.demands = DemandStore(self._redis, keys, self.record)  # issue 13: R2
         self.territories = TerritoryStore(self._redis, keys, self.record)  # issue 13
         self.calendar = CalendarStore(self._redis, keys, self.record)  # issue 13: R1
+        self.broadcasts = BroadcastStore(self._redis, keys)  # issue 16: outputs, status
 
     @property
     def durability(self) -> DurabilityReport:

@@ -15,7 +15,6 @@ from typing import Any
 
 from moderation import (
     AskQuestion,
-    Channel,
     CommentHeld,
     CommentPosted,
     CommentRejected,
@@ -27,7 +26,7 @@ from moderation.board import question_item
 from moderation.duplicates import QuestionIndex
 from moderation.events import QuestionAsked
 from moderation.filters import mask_contacts
-from moderation.model import HoldReason
+from moderation.model import BROADCAST_CHANNELS, HoldReason
 from moderation.submissions import decide
 from server.store import Recorded, Refused, StoreUnavailable, Write
 from server.store.client import Attempt, Unanswered
@@ -253,8 +252,8 @@ def _slow_mode(cases: UseCases, meeting: Meeting, submission: Submission, write:
     holds; a young identity (minted seconds ago) gets no burst. Off when the meeting's slow
     mode is 0 s."""
     slow, record = meeting.slow_mode, cases.store.record
-    if slow.seconds <= 0 or submission.what.channel is Channel.YOUTUBE:
-        return  # YouTube's chat has its own slow mode: ours would only lose its comments
+    if slow.seconds <= 0 or submission.what.channel in BROADCAST_CHANNELS:
+        return  # YouTube, Facebook, Instagram pace their own viewers: ours would only lose them
     burst = 1 if submission.young else slow.burst
     interval = round(slow.seconds * 1000)
     record.pace(write, meeting.id, submission.sender, interval, burst)

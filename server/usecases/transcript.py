@@ -5,6 +5,8 @@ archive folder, `<data dir>/recordings/<meeting id>/` where `halyq archive` puts
 and its captions, gives the captions (`<anything>.<lang>.vtt`), whether we hold the recording
 itself, and, when a yt-dlp info file (`*.info.json`) is there, the moment the recording began
 (`release_timestamp`, a live stream's actual start): else it began when the meeting started.
+An archive made from the recording at the source (issue 16) holds `source.json` and one MP4 per
+part: offsets count from each part's first media tag, exactly.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from recordings.archive import folder_of
+from recordings.source import Source, media_name, parts_of
 from recordings.transcript import (
     Air,
     Line,
@@ -61,12 +64,14 @@ class Holder(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Archived:
-    """What a meeting's archive folder holds: the recording, captions by language, and the
-    recording's start (ms since the epoch) when a yt-dlp info file says it."""
+    """What a meeting's archive folder holds: the recording, captions by language, the
+    recording's start (ms since the epoch) when a yt-dlp info file says it, and the parts of
+    the recording made at the source when it was (issue 16)."""
 
     media: Path | None = None
     captions: dict[str, tuple[Line, ...]] = field(default_factory=dict)
     origin_ms: int | None = None
+    source: Source | None = None
 
 
 async def transcript_of(services: Holder, meeting_id: str) -> Transcript | None:
@@ -84,15 +89,19 @@ async def transcript_of(services: Holder, meeting_id: str) -> Transcript | None:
     recording = recording_for(meeting.id, meeting.stream_url, archived=found.media is not None)
     return transcript(
         air, found.captions, meeting_id=meeting.id, recording=recording,
-        now_ms=cases.clock(), origin_ms=found.origin_ms,
+        now_ms=cases.clock(), origin_ms=found.origin_ms, source=found.source,
     )  # fmt: skip
 
 
-def recording_file(data_dir: Path, meeting_id: str) -> Path | None:
-    """The archived recording of the meeting, if the archive holds a whole one."""
+def recording_file(data_dir: Path, meeting_id: str, part: int | None = None) -> Path | None:
+    """The archived recording of the meeting, if the archive holds a whole one; with `part`,
+    that part of a recording made at the source (issue 16), if the archive holds it."""
     if not is_meeting_id(meeting_id):
         return None
-    return _media(_files(folder_of(data_dir, meeting_id)))
+    files = _files(folder_of(data_dir, meeting_id))
+    if part is None:
+        return _media(files)
+    return next((path for path in files if path.name == media_name(part)), None)
 
 
 def media_type(path: Path) -> str:
@@ -111,7 +120,7 @@ def archived(data_dir: Path, meeting_id: str) -> Archived:
             continue
         lang = language_of(path.name)
         captions[lang] = tuple(sorted((*captions.get(lang, ()), *lines), key=_start))
-    return Archived(_media(files), captions, _origin(files))
+    return Archived(_media(files), captions, _origin(files), parts_of(files))
 
 
 def _start(line: Line) -> int:

@@ -18,7 +18,7 @@ from server.services import VIEWER_COOKIE, Services
 from server.usecases import clock, is_meeting_id
 from server.web.i18n import js_strings
 from server.web.places import district_in, territory_in
-from server.web.player import Player, player_for
+from server.web.player import Player, own_playlist, player_for
 from server.web.requests import collection_context
 from server.web.security import csp_for_stream
 from server.web.templating import (
@@ -48,7 +48,9 @@ async def meeting_page(request: Request) -> Response:
         "strings": js_strings(lang),
         "districts": list(districts),
     }
-    player = player_for(meeting.stream_url)
+    # Issue 16: a meeting that names no stream plays our own broadcast when the ingest is on.
+    ingest = services.settings.rtmp_port > 0
+    player = player_for(meeting.stream_url, own=own_playlist(meeting.id) if ingest else "")
     context |= {
         "meeting": meeting,
         "title": meeting.title_in(lang),

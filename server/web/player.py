@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "www.youtu.be"}
 FACEBOOK_HOSTS = {"facebook.com", "www.facebook.com", "m.facebook.com", "fb.watch"}
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".m3u8": "application/vnd.apple.mpegurl"}
+HLS_TYPE = "application/vnd.apple.mpegurl"
+VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".m3u8": HLS_TYPE}
 
 # The origins the page's Content-Security-Policy lets frames come from.
 FRAME_ORIGINS = ("https://www.youtube-nocookie.com", "https://www.facebook.com")
@@ -17,17 +18,25 @@ FRAME_ORIGINS = ("https://www.youtube-nocookie.com", "https://www.facebook.com")
 
 @dataclass(frozen=True, slots=True)
 class Player:
-    """`kind` is youtube, facebook, video, link or none; `src` what the page loads."""
+    """`kind` is youtube, facebook, video, link or none; `src` what the page loads; `own`: our
+    own broadcast (issue 16), whose state the record says (`broadcast.changed`)."""
 
     kind: str
     src: str = ""
     type: str = ""
+    own: bool = False
 
 
-def player_for(url: str) -> Player:
-    """The player for a meeting's stream URL."""
+def own_playlist(meeting_id: str) -> str:
+    """Where the server serves a meeting's own HLS playlist (`GET /m/{id}/live.m3u8`)."""
+    return f"/m/{meeting_id}/live.m3u8"
+
+
+def player_for(url: str, *, own: str = "") -> Player:
+    """The player for a meeting's stream URL; with no URL, the playlist `own` of our own
+    broadcast (issue 16: given when the server's ingest is on), else none."""
     if not url:
-        return Player("none")
+        return Player("video", own, HLS_TYPE, own=True) if own else Player("none")
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if host in YOUTUBE_HOSTS and (video := _youtube_id(host, parts.path, parts.query)):

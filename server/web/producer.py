@@ -40,6 +40,8 @@ async def producer_page(request: Request) -> Response:
         "phase": f"{api}/phase",
         "rundown": f"{api}/rundown",
         "preview": f"/overlay/{found.id}/lower-third?key={overlay_key}&preview=1",
+        # Issue 16: the broadcast panel polls its status; "" when this server's ingest is off.
+        "broadcast": f"{api}/broadcast" if services.settings.rtmp_port > 0 else "",
         "strings": producer_strings(str(context["lang"])),
     }
     context |= {"meeting": found, "config": config}

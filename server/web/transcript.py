@@ -54,9 +54,16 @@ async def transcript_page(request: Request) -> Response:
 
 async def recording(request: Request) -> Response:
     """`GET /m/{meeting_id}/recording`: the archived recording, with Range requests (a player
-    seeks to `#t=` by asking for the bytes it needs); 404 while the archive holds none."""
+    seeks to `#t=` by asking for the bytes it needs); 404 while the archive holds none.
+    `?part=N`: part N of a recording made at the source (issue 16)."""
     services: Services = request.app.state.services
-    path = recording_file(services.settings.data_dir, request.path_params["meeting_id"])
+    part = request.query_params.get("part")
+    if part is not None and not (part.isdigit() and 0 < int(part) < 10_000):
+        return error_page(request, 400, "error_bad_request", "part")
+    path = recording_file(
+        services.settings.data_dir, request.path_params["meeting_id"],
+        None if part is None else int(part),
+    )  # fmt: skip
     if path is None:
         return error_page(request, 404, "not_found")
     return FileResponse(path, media_type=media_type(path))

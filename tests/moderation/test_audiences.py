@@ -22,6 +22,7 @@ from moderation import (
     create_meeting,
 )
 from moderation.audiences import (
+    broadcast_event,
     clock_event,
     for_staff,
     for_viewer,
@@ -39,6 +40,7 @@ from moderation.audiences import (
 )
 from moderation.board import Board, Update
 from moderation.events import (
+    BroadcastChanged,
     CommentHidden,
     CommentReleased,
     Event,
@@ -133,6 +135,7 @@ def test_the_public_meeting_is_plain_values_only() -> None:
         "titles": {"kk": "Алматы қаласы әкімінің кездесуі"}, "starts_at": "", "office": "",
         "id": "almaly",
         "status": "live", "started_at": 0, "ended_at": 0, "receptions_until": "",
+        "broadcast": "waiting",
     }  # fmt: skip
     assert type(shown["level"]) is str
     assert shown["titles"] is not titled.titles  # a copy: the record is never handed out
@@ -441,6 +444,25 @@ def test_r4_viewers_and_consoles_get_the_clock_events_and_the_report_counts_none
         assert staff(Update("9-0", event)) == expected | by | {"items": []}
     assert public_report(Board().fold("9-0", event)) is None  # counts of moderation only
     assert clock_event("9-0", MeetingStarted(at=NOW)) is None
+
+
+# The broadcast's state (issue 16)
+
+
+@pytest.mark.parametrize("state", ["live", "reconnecting", "ended"])
+def test_r3_viewers_and_staff_get_the_broadcasts_state_and_overlays_and_the_report_nothing(
+    state: str,
+) -> None:
+    """The player's badge and the producer's panel follow it; the overlays need nothing."""
+    event = BroadcastChanged(at=NOW, state=state, part=2)
+    expected = {"id": "9-0", "kind": "broadcast.changed", "at": NOW, "state": state, "part": 2}
+    assert viewer(Update("9-0", event)) == expected
+    assert viewer_history([("9-0", event)], hidden=set()) == [expected]
+    for staff in (staff_with_contacts, staff_without_contacts):
+        assert staff(Board().fold("9-0", event)) == expected | {"items": []}
+    assert overlay(Board().fold("9-0", event)) is None
+    assert public_report(Board().fold("9-0", event)) is None
+    assert broadcast_event("9-0", MeetingStarted(at=NOW)) is None
 
 
 # The studio's overlays (issue 9.3, 9.5)

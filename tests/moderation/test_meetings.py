@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from moderation import (
@@ -24,7 +26,8 @@ from moderation import (
     change_meeting,
     create_meeting,
 )
-from moderation.meetings import reschedule
+from moderation.events import BroadcastChanged
+from moderation.meetings import change_broadcast, reschedule
 from tests.moderation._records import NOW, announcement, meeting
 
 
@@ -188,3 +191,57 @@ def test_r1_a_scheduled_meeting_moves_with_its_calendar_entry_and_no_other() -> 
     for status in (MeetingStatus.LIVE, MeetingStatus.ENDED):
         with pytest.raises(InvalidTransition):
             reschedule(meeting(status), "2026-12-02T11:00:00+05:00", now=NOW)
+
+
+# Issue 16: the studio's broadcast to our ingest
+
+
+@pytest.mark.parametrize("state", ["live", "reconnecting", "ended"])
+def test_r3_a_live_meetings_broadcast_records_each_state_of_each_part(state: str) -> None:
+    live = meeting(MeetingStatus.LIVE)
+    event = change_broadcast(live, state, 2, at=NOW + 9)
+    assert event == BroadcastChanged(at=NOW + 9, state=state, part=2)
+    assert event is not None
+    assert apply(live, event, meeting_id="medeu") == dataclasses.replace(live, broadcast=state)
+
+
+@pytest.mark.parametrize("status", [MeetingStatus.SCHEDULED, MeetingStatus.ENDED])
+def test_r3_a_meeting_not_live_gets_only_the_end_of_its_broadcast(status: MeetingStatus) -> None:
+    """A studio's late `live` or `reconnecting` must not tell viewers of a broadcast that is
+    over; the broadcast's own end is still recorded (the meeting ended before the grace did)."""
+    over = meeting(status)
+    assert change_broadcast(over, "live", 1, at=NOW) is None
+    assert change_broadcast(over, "reconnecting", 1, at=NOW) is None
+    assert change_broadcast(over, "ended", 1, at=NOW) == BroadcastChanged(
+        at=NOW, state="ended", part=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "part", "message"),
+    [("waiting", 1, "state must be one of live, reconnecting, ended"), ("live", 0, "part")],
+)
+def test_a_broadcast_change_with_a_bad_state_or_part_is_refused(
+    state: str, part: int, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        change_broadcast(meeting(MeetingStatus.LIVE), state, part, at=NOW)
+
+
+def test_replaying_the_broadcasts_changes_rebuilds_its_state() -> None:
+    """A page opened mid-broadcast shows the state the record last said ("waiting" first)."""
+    state = meeting(MeetingStatus.LIVE)
+    assert state.broadcast == "waiting"
+    changes: list[tuple[Event, str]] = [
+        (BroadcastChanged(at=NOW, state="live", part=1), "live"),
+        (BroadcastChanged(at=NOW + 1, state="reconnecting", part=1), "reconnecting"),
+        (BroadcastChanged(at=NOW + 2, state="live", part=2), "live"),
+        (MeetingEnded(at=NOW + 3), "live"),
+        (BroadcastChanged(at=NOW + 4, state="ended", part=2), "ended"),
+    ]
+    for event, expected in changes:
+        after = apply(state, event, meeting_id="medeu")
+        assert after is not None
+        assert after.broadcast == expected
+        state = after
+    assert apply(None, BroadcastChanged(at=NOW, state="live", part=1), meeting_id="x") is None

@@ -58,7 +58,7 @@ def test_r3_a_title_is_shown_in_the_viewers_language_when_the_meeting_has_it() -
 def test_the_public_fields_of_a_meeting_leave_out_the_staff_only_ones() -> None:
     assert public_fields(Meeting) == (
         "title", "akim", "level", "territory", "planned_minutes", "titles", "starts_at",
-        "office", "id", "status", "started_at", "ended_at", "receptions_until",
+        "office", "id", "status", "started_at", "ended_at", "receptions_until", "broadcast",
     )  # fmt: skip
     staff_only = {f.name for f in dataclasses.fields(Meeting)} - set(public_fields(Meeting))
     assert staff_only == {"stream_url", "slow_mode_seconds", "slow_mode_burst", "created_at"}

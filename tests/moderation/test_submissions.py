@@ -307,6 +307,22 @@ def test_the_web_page_and_youtube_take_no_requests_before_the_meeting(channel: C
     assert refused.value.reason is RejectReason.MEETING_CLOSED
 
 
+@pytest.mark.parametrize("channel", [Channel.YOUTUBE, Channel.FACEBOOK, Channel.INSTAGRAM])
+def test_r3_an_official_broadcasts_comment_is_taken_after_the_meeting_ended(
+    channel: Channel,
+) -> None:
+    """Issue 16: the platforms' readers poll, so a comment written on Facebook or Instagram
+    while the meeting was live may be read just after it ended; the web page's is refused."""
+    ended = meeting(MeetingStatus.ENDED)
+    late = PostComment(client_msg_id="fb:1", name="Ерлан", text="Рахмет!", channel=channel,
+                       received_at=NOW - 2_000)  # fmt: skip
+    posted = post_comment(ended, late, viewer="s1", now=NOW)
+    assert (posted.channel, posted.text, posted.received_at) == (channel, "Рахмет!", NOW - 2_000)
+    with pytest.raises(CommentRejected) as refused:
+        post_comment(ended, dataclasses.replace(late, channel=Channel.WEB), viewer="v", now=NOW)
+    assert refused.value.reason is RejectReason.MEETING_CLOSED
+
+
 def test_the_language_a_channel_states_wins_over_the_detected_one() -> None:
     """The phone desk says what the caller spoke; anything but kk or ru is detected instead."""
     said = AskQuestion(client_msg_id="d", name="", text="Когда дадут воду?", language="kk")

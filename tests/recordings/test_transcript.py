@@ -348,9 +348,10 @@ def test_the_json_names_every_field() -> None:
         "id": "q1", "text": "Когда починят дорогу?", "channel": "telegram", "name": "Айгүл",
         "topic": "roads", "district": "Алмалинский", "status": "on_air", "merged_into": None,
         "intervals": [{"on": 1.0, "off": None, "on_at": START + 1_000, "off_at": None,
-                       "captions": {"ru": ""}}],
+                       "part": None, "captions": {"ru": ""}}],
         "captions": {"ru": ""}, "link": "/m/m/recording#t=1",
     }]  # fmt: skip
+    assert body["parts"] == []  # not recorded at the source (issue 16)
     waiting = Question(id="q2", text="Когда починят дорогу?", channel="telegram", name="Айгүл",
                        topic="roads", district="Алмалинский", status="approved")  # fmt: skip
     assert body["not_reached"] == [waiting.as_json()]

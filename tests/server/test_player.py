@@ -50,6 +50,15 @@ def test_player_for(url: str, expected: Player) -> None:
     assert player_for(url) == expected
 
 
+def test_a_meeting_with_no_stream_url_plays_our_own_broadcast_when_the_ingest_is_on() -> None:
+    """Issue 16: the playlist of our own HLS, marked `own` (its state is the record's)."""
+    own = "/m/almaly-x/live.m3u8"
+    assert player_for("", own=own) == Player(
+        "video", own, "application/vnd.apple.mpegurl", own=True
+    )
+    assert player_for("https://youtu.be/dQw4w9WgXcQ", own=own).kind == "youtube"  # named: kept
+
+
 # Issue 14: the viewer page's player, its start and its calendar file, served by a real server.
 
 

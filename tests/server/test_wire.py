@@ -27,6 +27,7 @@ from moderation import (
     RejectReason,
 )
 from moderation.events import (
+    BroadcastChanged,
     CommentHidden,
     CommentReleased,
     QuestionAnswered,
@@ -68,6 +69,7 @@ EXAMPLES: list[Event] = [
                  budget_ms=1_800_000),
     ClockWarned(at=20, percent=80, used_ms=1_440_000, budget_ms=1_800_000),
     ClockOverrun(at=21, overrun_ms=30_500),
+    BroadcastChanged(at=22, state="reconnecting", part=2),  # issue 16
     CommentPosted(at=4, channel=Channel.WEB, client_msg_id="a", viewer="v", name="Ә", text="Сәлем"),
     CommentHeld(
         at=5, channel=Channel.WEB, client_msg_id="b", viewer="v", name="", text="x@y.kz",

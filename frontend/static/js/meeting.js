@@ -47,6 +47,11 @@ function setStatus(status) {
   closedNote.textContent = open ? "" : S[`closed_${status}`];
 }
 
+// Issue 16: our own broadcast's state, as the record says; the player (player.js) follows it.
+function setBroadcast(value) {
+  if (value) document.querySelector("main").dataset.broadcast = value;
+}
+
 function setConnection(value, text) {
   connection.dataset.state = value; // connecting, open, lost or gone
   connection.textContent = text;
@@ -100,6 +105,7 @@ function receive(message) {
       // The hello's questions are the whole list as of `as_of`; later events move it on.
       state.questions = new Map((message.questions ?? []).map((q) => [q.id, { ...q }]));
       setStatus(message.meeting.status);
+      setBroadcast(message.meeting.broadcast);
       clock.hello(message.clock);
       syncClockOnce();
       setConnection("open", "");
@@ -165,6 +171,9 @@ function apply(event) {
     setStatus("live");
   } else if (event.kind === "meeting.ended") {
     setStatus("ended");
+  } else if (event.kind === "broadcast.changed") {
+    // The hello's meeting already says the state as of `as_of`.
+    if (!state.asOf || isAfter(event.id, state.asOf)) setBroadcast(event.state);
   } else if (event.kind === "comment.hidden") {
     hideComment(event);
   } else if (event.kind === "comment.released") {

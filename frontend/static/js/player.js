@@ -3,6 +3,12 @@
 // MediaSource exists, and as a plain <video> otherwise; YouTube and Facebook stay embeds. The
 // stream's state shows on the player, in the page's language: waiting, live, reconnecting or
 // ended. A stream that is not there yet, or drops, is asked for again after a few seconds.
+//
+// Our own broadcast (issue 16: the studio pushes to our ingest, we serve the HLS) is different:
+// the record says its state (`broadcast.changed`, which meeting.js puts in <main
+// data-broadcast>), and the badge follows it. Nothing is fetched while it waits; the playlist is
+// loaded at once when it turns live; while the studio reconnects the buffer keeps playing; once
+// it ended nothing is asked for again.
 
 const config = JSON.parse(document.getElementById("config").textContent);
 const S = config.strings;
@@ -11,14 +17,41 @@ const badge = document.getElementById("stream-state");
 const video = document.getElementById("video");
 const HLS_TYPE = "application/vnd.apple.mpegurl";
 const RETRY_MS = 3000;
+const OWN_RETRY_MS = 1000;
+// Low latency (our segments are ~1 s): start 3 segments behind the live edge; a live playlist
+// has no duration.
+const HLS_CONFIG = {
+  lowLatencyMode: true,
+  liveSyncDurationCount: 3,
+  liveDurationInfinity: true,
+};
+const own = video?.dataset.own === "true";
 
 const seen = { playing: false, trouble: false };
+let retryTimer = 0;
+let hls = null; // the hls.js player, while it runs
+
+function broadcast() {
+  return main.dataset.broadcast || "waiting";
+}
+
+// Our own broadcast is fetched only while the studio is on (or reconnecting, for a page
+// opened then): nothing before, nothing once it is over.
+function onAir() {
+  return !own || broadcast() === "live" || broadcast() === "reconnecting";
+}
+
+// Our own broadcast is over: nothing is asked for again.
+function over() {
+  return own && (broadcast() === "ended" || main.dataset.status === "ended");
+}
 
 // What the badge says: the meeting's status decides for an embed (its frame shows its own
 // state); a <video> says what it is doing.
 function current() {
   const status = main.dataset.status;
   if (status === "ended") return "ended";
+  if (own) return broadcast(); // the record says: waiting, live, reconnecting or ended
   if (!video) return status === "live" ? "live" : "waiting";
   if (seen.trouble) return "reconnecting";
   return seen.playing ? "live" : "waiting";
@@ -45,7 +78,14 @@ async function autoplay() {
 }
 
 function retryDelay() {
-  return RETRY_MS + Math.random() * RETRY_MS; // jittered: a dropped stream is not hit by all at once
+  // Our own broadcast just turned live: its first segment is a second away, ask again soon.
+  const base = own && broadcast() === "live" && !seen.playing ? OWN_RETRY_MS : RETRY_MS;
+  return base + Math.random() * base; // jittered: a dropped stream is not hit by all at once
+}
+
+function retry(again) {
+  clearTimeout(retryTimer);
+  if (!over()) retryTimer = setTimeout(again, retryDelay());
 }
 
 function trouble() {
@@ -56,20 +96,23 @@ function trouble() {
 function playWithHls(url) {
   video.dataset.player = "hls.js";
   for (const source of video.querySelectorAll("source")) source.remove();
-  const hls = new window.Hls({ liveDurationInfinity: true });
-  hls.on(window.Hls.Events.MANIFEST_PARSED, () => autoplay());
-  hls.on(window.Hls.Events.ERROR, (_event, data) => {
+  hls?.destroy();
+  const player = new window.Hls(HLS_CONFIG);
+  hls = player;
+  player.on(window.Hls.Events.MANIFEST_PARSED, () => autoplay());
+  player.on(window.Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
     if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
-      hls.recoverMediaError();
+      player.recoverMediaError();
       return;
     }
     trouble();
-    hls.destroy();
-    setTimeout(() => playWithHls(url), retryDelay());
+    player.destroy();
+    if (hls === player) hls = null;
+    retry(() => playWithHls(url));
   });
-  hls.loadSource(url);
-  hls.attachMedia(video);
+  player.loadSource(url);
+  player.attachMedia(video);
 }
 
 // A live stream played natively may start before its first buffered media and sit there
@@ -89,18 +132,41 @@ function skipGap() {
   }
 }
 
+function loadNatively() {
+  if (own) video.src = video.dataset.src; // our own playlist is only fetched once it is live
+  video.load();
+  autoplay();
+}
+
 function playNatively() {
   video.dataset.player = "native"; // Safari's HLS, or a file the browser plays itself
   setInterval(skipGap, 1000);
   video.addEventListener("error", () => {
+    if (own && !video.getAttribute("src")) return; // not loaded yet: nothing went wrong
     trouble();
-    setTimeout(() => {
-      video.load();
-      autoplay();
-    }, retryDelay());
+    retry(loadNatively);
   });
   video.addEventListener("loadedmetadata", () => autoplay());
-  autoplay();
+  if (!onAir()) return; // loaded when the broadcast turns live
+  if (own) loadNatively();
+  else autoplay();
+}
+
+function withHls() {
+  const hlsHere = video.dataset.type === HLS_TYPE;
+  return hlsHere && !video.canPlayType(HLS_TYPE) && window.Hls?.isSupported();
+}
+
+// Our own broadcast turned live: load the playlist now rather than at the next retry, unless
+// the player is playing it already (a studio back within the grace period).
+function loadNow() {
+  clearTimeout(retryTimer);
+  if (seen.playing && !seen.trouble && (hls || video.dataset.player === "native")) return;
+  if (video.dataset.player === "hls.js" || (!video.dataset.player && withHls())) {
+    playWithHls(video.dataset.src);
+  } else {
+    loadNatively();
+  }
 }
 
 function watchVideo() {
@@ -112,10 +178,9 @@ function watchVideo() {
   // A seek (ours over a gap, or the viewer's) waits for its media: that is no trouble.
   video.addEventListener("waiting", () => video.seeking || trouble());
   video.addEventListener("stalled", () => trouble());
-  const url = video.dataset.src;
-  const hlsHere = video.dataset.type === HLS_TYPE;
-  if (hlsHere && !video.canPlayType(HLS_TYPE) && window.Hls?.isSupported()) playWithHls(url);
-  else playNatively();
+  if (!withHls()) playNatively();
+  else if (onAir()) playWithHls(video.dataset.src);
+  else video.dataset.player = "hls.js"; // loaded when the broadcast turns live
 }
 
 // The meeting's status is the page's (meeting.js sets <main data-status>): follow it.
@@ -123,6 +188,14 @@ new MutationObserver(() => {
   update();
   if (video) autoplay();
 }).observe(main, { attributes: true, attributeFilter: ["data-status"] });
+
+// Our own broadcast's state is the record's (meeting.js sets <main data-broadcast>).
+new MutationObserver(() => {
+  update();
+  if (!video || !own) return;
+  if (broadcast() === "live" && main.dataset.status === "live") loadNow();
+  else if (over()) clearTimeout(retryTimer);
+}).observe(main, { attributes: true, attributeFilter: ["data-broadcast"] });
 
 if (video) watchVideo();
 update();

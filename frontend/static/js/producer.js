@@ -287,6 +287,125 @@ function onKey(event) {
   event.preventDefault();
 }
 
+// The broadcast (issue 16): the studio's ingest, our HLS, the recording and each restream
+// output, as the ingest's node reports them (`GET /api/meetings/{id}/broadcast`, every 2 s),
+// and the record's state at once from `broadcast.changed`. URLs come masked; the stream key is
+// never on this page (`halyq meeting keys` shows it).
+
+const BROADCAST_EVERY_MS = 2000;
+
+function secondsUntil(ms) {
+  return Math.max(0, Math.round((ms - Date.now()) / 1000));
+}
+
+function setBroadcastState(value) {
+  const badge = $("broadcast-state");
+  $("broadcast").dataset.state = value;
+  badge.dataset.state = value;
+  badge.textContent = S[`producer_broadcast_${value}`] ?? value;
+}
+
+function ingestText(ingest) {
+  const parts = [S[`producer_broadcast_${ingest.state}`] ?? ingest.state];
+  if (ingest.state === "live" && ingest.bitrate_kbps) {
+    parts.push(format(S.producer_bitrate, { kbps: ingest.bitrate_kbps }));
+  }
+  if (ingest.part) parts.push(format(S.producer_part, { part: ingest.part }));
+  const codecs = [ingest.video, ingest.audio].filter(Boolean).join("/");
+  if (codecs) parts.push(codecs);
+  if (ingest.state === "reconnecting" && ingest.grace_until) {
+    parts.push(format(S.producer_grace, { seconds: secondsUntil(ingest.grace_until) }));
+  }
+  return parts.join(" · ");
+}
+
+function outputRow(output) {
+  const item = document.createElement("li");
+  item.className = "broadcast-output";
+  item.dataset.name = output.name;
+  const head = document.createElement("p");
+  const name = Object.assign(document.createElement("strong"), { textContent: output.name });
+  const badge = document.createElement("span");
+  badge.className = "broadcast-output-state";
+  badge.dataset.state = output.state;
+  badge.textContent = S[`producer_output_${output.state}`] ?? output.state;
+  head.append(name, " ", badge);
+  const url = document.createElement("p");
+  url.append(Object.assign(document.createElement("code"), { textContent: output.url }));
+  const meta = document.createElement("p");
+  meta.className = "broadcast-output-meta muted";
+  const facts = [format(S.producer_restarts, { n: output.restarts ?? 0 })];
+  if (output.state === "live" && output.bitrate_kbps) {
+    facts.push(format(S.producer_bitrate, { kbps: output.bitrate_kbps }));
+  }
+  if (output.retry_at) {
+    facts.push(format(S.producer_retry_in, { seconds: secondsUntil(output.retry_at) }));
+  }
+  meta.textContent = facts.join(" · ");
+  item.append(head, url, meta);
+  if (output.error) {
+    const error = Object.assign(document.createElement("p"), { textContent: output.error });
+    error.className = "broadcast-output-error";
+    item.append(error);
+  }
+  return item;
+}
+
+function renderBroadcast(status) {
+  if (!status) return; // never broadcast here yet: the record's state stays
+  setBroadcastState(status.state);
+  $("broadcast-ingest").textContent = ingestText(status.ingest ?? { state: status.state });
+  const hls = status.hls;
+  const restarts = format(S.producer_restarts, { n: hls?.restarts ?? 0 });
+  $("broadcast-hls").textContent = hls
+    ? [S[`producer_hls_${hls.state}`] ?? hls.state, restarts].join(" · ")
+    : "–";
+  const recording = status.recording;
+  $("broadcast-recording").textContent = recording
+    ? format(S.producer_recording, {
+      size: (recording.bytes / 1e6).toFixed(1),
+      parts: (recording.parts ?? []).length,
+    })
+    : "–";
+  const outputs = status.outputs ?? [];
+  $("broadcast-outputs").replaceChildren(...outputs.map(outputRow));
+  $("broadcast-no-outputs").hidden = outputs.length > 0;
+}
+
+async function loadBroadcast() {
+  try {
+    const response = await fetch(config.broadcast, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (response.ok) renderBroadcast(await response.json());
+  } catch {
+    // the next look tries again
+  }
+}
+
+function startBroadcast() {
+  setBroadcastState($("broadcast").dataset.state);
+  if (!config.broadcast) return; // this server's ingest is off: the panel says so
+  loadBroadcast();
+  setInterval(loadBroadcast, BROADCAST_EVERY_MS);
+}
+
+// A console frame: the record's broadcast state shows at once, and the status is asked again.
+function onFrame(message) {
+  refreshSoon();
+  let frame;
+  try {
+    frame = JSON.parse(message.data);
+  } catch {
+    return;
+  }
+  const changed = (frame.events ?? []).filter((event) => event.kind === "broadcast.changed");
+  if (!changed.length) return;
+  setBroadcastState(changed[changed.length - 1].state);
+  if (config.broadcast) loadBroadcast();
+}
+
 // The console socket: it says when to look again.
 
 let backoff = 500;
@@ -300,7 +419,7 @@ function connect() {
     connection.textContent = S.connected;
     refresh();
   });
-  socket.addEventListener("message", refreshSoon);
+  socket.addEventListener("message", onFrame);
   socket.addEventListener("close", () => {
     connection.dataset.state = "reconnecting";
     connection.textContent = S.reconnecting;
@@ -328,6 +447,7 @@ function start() {
   setInterval(renderClock, 250);
   new ResizeObserver(fitPreview).observe($("preview").parentElement);
   refresh();
+  startBroadcast();
   connect();
 }
 
