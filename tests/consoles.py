@@ -131,10 +131,18 @@ async def ask(ws: ClientConnection, client_msg_id: str, text: str, **extra: str)
     """Ask a question on a viewer socket; returns its id once acknowledged."""
     frame = {"type": "question", "client_msg_id": client_msg_id, "name": "Айгүл", "text": text,
              **extra}  # fmt: skip
-    await ws.send(json.dumps(frame))
-    ack, _ = await recv_until(ws, lambda f: f.get("client_msg_id") == client_msg_id)
+    for _ in range(RESENDS):
+        await ws.send(json.dumps(frame))
+        ack, _ = await recv_until(ws, lambda f: f.get("client_msg_id") == client_msg_id)
+        # OVL-2 on a loaded machine: refused `overloaded` (never recorded); a client sends it
+        # again, as the viewer page does, and the same client_msg_id makes it once at most.
+        if ack.get("reason") != "overloaded":
+            break
     assert (ack["type"], ack.get("status")) == ("ack", "pending"), ack  # a `retry` shows whole
     return str(ack["id"])
+
+
+RESENDS = 20  # sends of one question refused `overloaded` before a test gives up
 
 
 SEED_BATCH = 500  # events in one atomic write: 20,000 items take a few seconds
