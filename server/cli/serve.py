@@ -26,6 +26,7 @@ from server.app import create_app
 from server.auth.keys import KeyKind, current_key, studio_urls
 from server.cli import archive
 from server.cli.demo import ensure_demo, ensure_demo_users, ensure_results_demo
+from server.cli.outputs import rtmp_url
 from server.cli.shell import at, redis_url, say, with_store, with_usecases
 from server.fanout import uvicorn as fast_path
 from server.settings import Settings, SettingsError, variable_of
@@ -78,6 +79,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         overlay_key = with_store(
             settings, lambda store: current_key(store, meeting.id, KeyKind.OVERLAY)
         )
+        stream_key = with_store(  # issue 16: the studio's push, when the ingest is on
+            settings, lambda store: current_key(store, meeting.id, KeyKind.STREAM)
+        )
 
         def announce(base: str) -> None:
             say("Halyq demo is running (Ctrl+C stops it).")
@@ -104,6 +108,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  Channels:              {base}/webhooks/whatsapp|twilio|telegram (see README)")
             for name, url in studio_urls(base, meeting.id, overlay_key).items():
                 say(f"  Studio, {name + ':':14} {url}")
+            if settings.rtmp_port:
+                say(f"  Studio, {'rtmp_url:':14} {rtmp_url(base, settings, stream_key)}")
+            else:
+                say("  Studio's RTMP ingest:  off (HALYQ_RTMP_PORT=1935 make demo turns it on)")
             say(f"  Data folder:           {settings.data_dir.resolve()}")
 
         _run_server(settings, args.ready_file, announce=announce)

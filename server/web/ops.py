@@ -65,10 +65,11 @@ async def readyz(request: Request) -> Response:
         ready = False
     # Issue 10: each channel's intake and answers, on or off (off: its settings are missing).
     report["channels"] = services.settings.channels()
-    # Issue 16: the RTMP port this process listens on (0: none) and the broadcasts it runs.
+    # Issue 16, with the ingest on: the RTMP port this process listens on (0: another worker
+    # of the node has it) and the broadcasts it runs.
     ingest = request.app.state.ingest
-    live = ingest.broadcasts.live if ingest.broadcasts is not None else frozenset()
-    report["broadcast"] = {"rtmp": ingest.port, "live": len(live)}
+    if ingest.broadcasts is not None:
+        report["broadcast"] = {"rtmp": ingest.port, "live": len(ingest.broadcasts.live)}
     report["status"] = "ready" if ready else "not ready"
     return JSONResponse(report, status_code=200 if ready else 503)
 

@@ -60,8 +60,6 @@ async def test_health_readiness_and_metrics(
             "telegram": {"in": False, "out": False},
             "email": {"in": False, "out": False},
         },
-        # Issue 16: no RTMP ingest here (HALYQ_RTMP_PORT unset), no broadcast.
-        "broadcast": {"rtmp": 0, "live": 0},
         "status": "ready",
     }
     async with server.socket(live_meeting.id) as ws:
