@@ -180,8 +180,6 @@ SERIAL_FILES = frozenset(
         "tests/server/test_sentinel.py",  # kills Redis primaries during bursts (issue 15)
         "tests/server/test_cluster.py",  # three valkey-server processes (issue 15)
         "tests/server/test_drain.py",  # server processes stopped with SIGTERM (issue 15)
-        "tests/server/test_rtmp.py",  # ffmpeg studios encoding, one killed (issue 16)
-        "tests/server/test_srt.py",  # ffmpeg studios encoding into ffmpeg listeners (issue 16)
         "tests/moderation/test_duplicate_heldout.py",
         "tests/server/test_broadcasts.py",  # ffmpeg processes, some killed (issue 16)
     }

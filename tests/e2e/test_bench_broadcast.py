@@ -23,7 +23,7 @@ from bench.broadcast import (
 pytestmark = pytest.mark.e2e
 
 # The cost phase only (the ramp is the bench's: minutes), one meeting for ~7 s.
-SHORT = BroadcastBench(outputs=3, window=6, warmup=1, low_rendition=0, ramp=(), studio_seconds=4)
+SHORT = BroadcastBench(outputs=3, window=4, warmup=1, low_rendition=0, ramp=(), studio_seconds=4)
 
 
 def ffmpeg_children() -> set[int]:
@@ -55,7 +55,7 @@ def test_one_meeting_reaches_every_sink_and_the_report_has_its_shape(tmp_path: P
     assert len(sinks["listener_bytes"]) == 3  # the three stand-ins for YouTube, Facebook, ...
     assert all(received > 100_000 for received in sinks["listener_bytes"])  # ~2.5 Mbit/s each
     assert sinks["recording_bytes"][0] > 100_000
-    assert sinks["hls_segments"][0] >= 3  # 1 s segments over a 6 s window
+    assert sinks["hls_segments"][0] >= 2  # 1 s segments over a 4 s window
     assert sinks["all"]
     assert cost.segment_s == pytest.approx(1.0, abs=0.3)
     assert set(cost.cpu) == {"ingest", "hls_recording", "outputs", "bench_polling", "ours"}
