@@ -34,20 +34,15 @@ lint: $(STAMP)
 # selection runs, in one process, ungated: a part of the suite cannot reach the whole's
 # coverage. The suite's coverage data goes to a folder of its own: pytest-cov erases and
 # combines every .coverage.* beside its data file, and another run here must not touch it.
-# The domain's gate runs beside the serial tests at the lowest priority (`nice -n 19`): those
-# mostly wait on browsers and processes, and the gate takes only the CPU they leave idle.
 WORKERS ?= 2
 test: lint
 ifeq ($(strip $(PYTEST_ARGS)),)
 	data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && \
 		COVERAGE_FILE="$$data/.coverage" $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 			-m "not serial" --cov --cov-branch --cov-report= --cov-fail-under=0 && \
-		{ nice -n 19 $(BIN)/python tests/cover_domain.py > "$$data/domain.log" 2>&1 & } && \
-		domain=$$! && \
 		COVERAGE_FILE="$$data/.coverage" $(BIN)/python -m pytest -m serial \
-			--cov --cov-branch --cov-append; \
-		serial=$$?; wait $$domain; gate=$$?; cat "$$data/domain.log"; \
-		[ $$serial -eq 0 ] && [ $$gate -eq 0 ]
+			--cov --cov-branch --cov-append
+	$(BIN)/python tests/cover_domain.py
 else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 endif

@@ -400,6 +400,11 @@ function onFrame(message) {
   } catch {
     return;
   }
+  // A hello says the state as of now: a change made while the socket was connecting is in it.
+  if (frame.type === "hello" && frame.meeting?.broadcast) {
+    setBroadcastState(frame.meeting.broadcast);
+    return;
+  }
   const changed = (frame.events ?? []).filter((event) => event.kind === "broadcast.changed");
   if (!changed.length) return;
   setBroadcastState(changed[changed.length - 1].state);
