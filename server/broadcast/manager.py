@@ -267,6 +267,10 @@ class _Meeting:
 
     async def _halt(self) -> None:
         """Lets the studio go and stops every ffmpeg of this meeting."""
+        # The ticker first: its next look at the destinations would start outputs again while
+        # these are being stopped, and nothing would stop those (their ffmpeg left running).
+        if self._ticker and self._ticker is not asyncio.current_task():
+            self._ticker.cancel()
         if self._grace and self._grace is not asyncio.current_task():
             self._grace.cancel()
         if self.studio is not None:
@@ -276,8 +280,6 @@ class _Meeting:
         await asyncio.gather(*(o.stop() for o in outputs), *self.stopping)
         for output in outputs:
             self.outputs[output.output.name] = output  # shown as stopped
-        if self._ticker:
-            self._ticker.cancel()
 
     async def close(self) -> None:
         await self._halt()
